@@ -1,0 +1,528 @@
+//! The public client: configuration, validation and the retry loop around the
+//! generated client.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use progenitor_client::ResponseValue;
+use reqwest::header::HeaderValue;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::auth::{Credentials, TokenSource};
+use crate::code::Code;
+use crate::decode;
+use crate::error::{Error, StoppedBy, TimeoutKind};
+use crate::generated;
+use crate::hooks::Attempt;
+use crate::retry::{RetryBudget, RetryPolicy};
+use crate::types::{GetSessionSessionId, Status, SynchronizationSession};
+
+/// The production endpoint of the API.
+pub const DEFAULT_ENDPOINT: &str = "https://organization-manager.api.cloud.yandex.net";
+
+/// The default cap on a response body: 16 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A client of the Identity Provider API. Cheap to clone; clones share one
+/// connection pool, token cache and retry budget.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), yc_idp::Error> {
+/// let client = yc_idp::Client::builder()
+///     .credentials(yc_idp::Credentials::iam_token("t1.example"))
+///     .build()?;
+/// let session = client.get_session("ek0sync7p1m5c2rb4qz1").await?;
+/// println!("{:?}", session.status);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    generated: generated::Client,
+    endpoint: String,
+    tokens: TokenSource,
+    retry: RetryPolicy,
+    budget: RetryBudget,
+    attempt_timeout: Option<Duration>,
+    total_timeout: Option<Duration>,
+    max_response_bytes: u64,
+    client_trace_id: Option<HeaderValue>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint)
+            .field("credentials", &self.inner.tokens)
+            .field("retry", &self.inner.retry)
+            .field("attempt_timeout", &self.inner.attempt_timeout)
+            .field("total_timeout", &self.inner.total_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`]. Every setting has a production default.
+#[derive(Clone)]
+pub struct ClientBuilder {
+    endpoint: String,
+    credentials: Option<Credentials>,
+    connect_timeout: Option<Duration>,
+    attempt_timeout: Option<Duration>,
+    total_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    user_agent_suffix: Option<String>,
+    max_response_bytes: u64,
+    allow_insecure_http: bool,
+    client_trace_id: Option<String>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("credentials", &self.credentials)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("retry", &self.retry)
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            endpoint: DEFAULT_ENDPOINT.to_string(),
+            credentials: None,
+            connect_timeout: Some(Duration::from_secs(5)),
+            attempt_timeout: Some(Duration::from_secs(30)),
+            total_timeout: Some(Duration::from_secs(120)),
+            retry: RetryPolicy::default(),
+            user_agent_suffix: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            allow_insecure_http: false,
+            client_trace_id: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API base URL; [`DEFAULT_ENDPOINT`] unless set. `http://` is
+    /// accepted for loopback hosts only, see [`Self::allow_insecure_http`].
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = endpoint.into();
+        self
+    }
+
+    /// How the client authenticates. Required.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Limit on establishing a connection (default 5 s); `None` for none.
+    pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.connect_timeout = timeout.into();
+        self
+    }
+
+    /// Limit on one attempt, response body included (default 30 s). An
+    /// attempt that times out is retried. `None` for none.
+    pub fn attempt_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.attempt_timeout = timeout.into();
+        self
+    }
+
+    /// Limit on a whole call, retries and backoff included (default 120 s).
+    /// `None` for none.
+    pub fn total_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.total_timeout = timeout.into();
+        self
+    }
+
+    /// How failed attempts are retried; [`RetryPolicy::default`] unless set.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Appended to the `User-Agent` (`yc-idp-rust/<version> <suffix>`).
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// The largest response body accepted (default 16 MiB).
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Allows `http://` to non-loopback hosts, sending the token in clear.
+    /// Only for networks you trust end to end.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Sent as `x-client-trace-id` on every call, to join the server's traces
+    /// with yours.
+    pub fn client_trace_id(mut self, trace_id: impl Into<String>) -> Self {
+        self.client_trace_id = Some(trace_id.into());
+        self
+    }
+
+    /// Builds the client, checking every setting.
+    pub fn build(self) -> Result<Client, Error> {
+        let endpoint = check_endpoint(&self.endpoint, self.allow_insecure_http)?;
+        let Some(credentials) = self.credentials else {
+            return Err(Error::auth(
+                crate::error::AuthErrorKind::Missing,
+                "no credentials configured: pass ClientBuilder::credentials(..), \
+                 for example Credentials::from_env()",
+            ));
+        };
+        let mut user_agent = format!("yc-idp-rust/{}", env!("CARGO_PKG_VERSION"));
+        if let Some(suffix) = &self.user_agent_suffix {
+            user_agent.push(' ');
+            user_agent.push_str(suffix);
+        }
+        if HeaderValue::from_str(&user_agent).is_err() {
+            return Err(Error::invalid(
+                "user_agent_suffix",
+                "must be printable ASCII without line breaks",
+            ));
+        }
+        let client_trace_id = self
+            .client_trace_id
+            .map(|id| {
+                HeaderValue::from_str(&id).map_err(|_| {
+                    Error::invalid(
+                        "client_trace_id",
+                        "must be printable ASCII without line breaks",
+                    )
+                })
+            })
+            .transpose()?;
+        let mut http = reqwest::Client::builder().user_agent(user_agent);
+        if let Some(t) = self.connect_timeout {
+            http = http.connect_timeout(t);
+        }
+        let http = http.build().map_err(Error::transport)?;
+        let budget = self.retry.new_budget();
+        Ok(Client {
+            inner: Arc::new(Inner {
+                generated: generated::Client::new_with_client(&endpoint, http.clone()),
+                endpoint,
+                tokens: TokenSource::new(credentials),
+                retry: self.retry,
+                budget,
+                attempt_timeout: self.attempt_timeout,
+                total_timeout: self.total_timeout,
+                max_response_bytes: self.max_response_bytes,
+                client_trace_id,
+            }),
+        })
+    }
+}
+
+/// Parses the endpoint and refuses to send a token in clear to a remote host.
+fn check_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<String, Error> {
+    let url = reqwest::Url::parse(endpoint)
+        .map_err(|e| Error::invalid("endpoint", format!("`{endpoint}` is not a URL: {e}")))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid(
+            "endpoint",
+            "must not have a query or fragment",
+        ));
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => {
+            return Err(Error::invalid(
+                "endpoint",
+                format!("`{endpoint}` has no host"),
+            ));
+        }
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback || allow_insecure_http => {}
+        "http" => {
+            return Err(Error::invalid(
+                "endpoint",
+                format!(
+                    "`{endpoint}` is plain http to a non-loopback host, which would send the \
+                     token in clear; use https, or allow_insecure_http(true) on a trusted network"
+                ),
+            ));
+        }
+        other => {
+            return Err(Error::invalid(
+                "endpoint",
+                format!("scheme `{other}` is not supported; use https"),
+            ));
+        }
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Checks a session id before any I/O. The length limit comes from the spec.
+fn check_session_id(session_id: &str) -> Result<GetSessionSessionId, Error> {
+    if session_id.is_empty() {
+        return Err(Error::invalid("session_id", "must not be empty"));
+    }
+    if session_id == "." || session_id == ".." {
+        return Err(Error::invalid(
+            "session_id",
+            "`.` and `..` cannot be sent as one URL path segment",
+        ));
+    }
+    GetSessionSessionId::try_from(session_id).map_err(|e| {
+        let chars = session_id.chars().count();
+        Error::invalid("session_id", format!("{e} (it has {chars})"))
+    })
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The endpoint this client calls.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    /// Returns the synchronization session `session_id`.
+    ///
+    /// The id is checked before any I/O: an empty id or one over 50
+    /// characters is an [`Error::InvalidArgument`]. A `200` without a session
+    /// reads as an empty session (proto3's default).
+    pub async fn get_session(&self, session_id: &str) -> Result<SynchronizationSession, Error> {
+        let id = check_session_id(session_id)?;
+        let response = self
+            .call("getSession", || self.inner.generated.get_session(&id))
+            .await?;
+        Ok(response.session.unwrap_or_default())
+    }
+
+    /// Runs one operation with retries, timeouts and tracing.
+    async fn call<T, F, Fut>(&self, operation: &'static str, send: F) -> Result<T, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<Status>>>,
+        T: serde::de::DeserializeOwned,
+    {
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let span = tracing::info_span!(
+            "yc_idp.call",
+            operation,
+            client_request_id = %client_request_id,
+            attempts = tracing::field::Empty,
+        );
+        let run = self.retry_loop(operation, send, &client_request_id);
+        let result = match self.inner.total_timeout {
+            Some(total) => match tokio::time::timeout(total, run.instrument(span.clone())).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::Timeout {
+                    kind: TimeoutKind::Total,
+                    after: total,
+                }),
+            },
+            None => run.instrument(span.clone()).await,
+        };
+        if let Err(e) = &result {
+            span.in_scope(|| tracing::debug!(error = %e, "call failed"));
+        }
+        result
+    }
+
+    async fn retry_loop<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        send: F,
+        client_request_id: &str,
+    ) -> Result<T, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<Status>>>,
+        T: serde::de::DeserializeOwned,
+    {
+        let inner = &self.inner;
+        let started = Instant::now();
+        let request_id_header = HeaderValue::from_str(client_request_id)
+            .map_err(|_| Error::invalid("client_request_id", "not a header value"))?;
+        let mut refreshed = false;
+        let mut attempt_no = 0u32;
+        loop {
+            attempt_no += 1;
+            tracing::Span::current().record("attempts", attempt_no);
+            let token = inner.tokens.token().await?;
+            let mut authorization = HeaderValue::try_from(format!("Bearer {}", token.expose()))
+                .map_err(|_| {
+                    Error::auth(
+                        crate::error::AuthErrorKind::InvalidKey,
+                        "the IAM token has characters not allowed in an HTTP header",
+                    )
+                })?;
+            authorization.set_sensitive(true);
+            let attempt = Arc::new(Attempt {
+                authorization,
+                client_request_id: request_id_header.clone(),
+                client_trace_id: inner.client_trace_id.clone(),
+                max_body: inner.max_response_bytes,
+                response: OnceLock::new(),
+            });
+            let span = tracing::debug_span!(
+                "yc_idp.attempt",
+                operation,
+                attempt = attempt_no,
+                status = tracing::field::Empty,
+                request_id = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+            );
+            let attempt_started = Instant::now();
+            let sent = attempt.run(send()).instrument(span.clone());
+            let outcome = match inner.attempt_timeout {
+                Some(limit) => match tokio::time::timeout(limit, sent).await {
+                    Ok(result) => decode::outcome(result, &attempt, client_request_id),
+                    Err(_) => Err(Error::Timeout {
+                        kind: TimeoutKind::Attempt,
+                        after: limit,
+                    }),
+                },
+                None => decode::outcome(sent.await, &attempt, client_request_id),
+            };
+            if let Some(meta) = attempt.response.get() {
+                span.record("status", meta.status.as_u16());
+            }
+            span.record("duration_ms", attempt_started.elapsed().as_millis() as u64);
+            let err = match outcome {
+                Ok(value) => {
+                    inner.budget.on_success();
+                    return Ok(value);
+                }
+                Err(err) => err,
+            };
+            if let Some(id) = err.request_id() {
+                span.record("request_id", id);
+            }
+            span.in_scope(|| tracing::debug!(error = %err, "attempt failed"));
+
+            // A 401 may mean the cached token went stale early: refresh once.
+            if err.code() == Some(Code::Unauthenticated)
+                && !refreshed
+                && inner.tokens.invalidate(&token)
+            {
+                refreshed = true;
+                continue;
+            }
+            if !err.is_retryable() {
+                return Err(err);
+            }
+            let budget_left = inner.budget.on_failure();
+            let give_up = |stopped_by: StoppedBy, last: Error| {
+                if attempt_no == 1 {
+                    last
+                } else {
+                    Error::RetriesExhausted {
+                        attempts: attempt_no,
+                        stopped_by,
+                        last: Box::new(last),
+                    }
+                }
+            };
+            if attempt_no >= inner.retry.attempts() {
+                return Err(give_up(StoppedBy::MaxAttempts, err));
+            }
+            if !budget_left {
+                return Err(give_up(StoppedBy::RetryBudget, err));
+            }
+            let mut wait = inner.retry.backoff(attempt_no + 1);
+            if let Some(asked) = retry_after(&err) {
+                wait = wait.max(asked);
+                let remaining = inner
+                    .total_timeout
+                    .map(|t| t.saturating_sub(started.elapsed()));
+                if remaining.is_some_and(|r| asked >= r) {
+                    return Err(give_up(StoppedBy::Deadline, err));
+                }
+            }
+            tracing::debug!(
+                attempt = attempt_no,
+                backoff_ms = wait.as_millis() as u64,
+                "retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+fn retry_after(err: &Error) -> Option<Duration> {
+    match err {
+        Error::Api(api) => api.retry_after,
+        _ => None,
+    }
+}
+
+/// Parses a `Retry-After` header value at the current wall-clock time.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    crate::retry::parse_retry_after(value, SystemTime::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_endpoint("http://127.0.0.1:8080", false).is_ok());
+        assert!(check_endpoint("http://[::1]:8080/", false).is_ok());
+        assert!(check_endpoint("http://localhost", false).is_ok());
+        let e = check_endpoint("http://example.com", false).unwrap_err();
+        assert!(e.to_string().contains("in clear"), "{e}");
+        assert!(check_endpoint("http://example.com", true).is_ok());
+        assert!(check_endpoint("ftp://example.com", false).is_err());
+        assert!(check_endpoint("not a url", false).is_err());
+        assert_eq!(
+            check_endpoint("https://h.example/base/", false).unwrap(),
+            "https://h.example/base"
+        );
+    }
+
+    #[test]
+    fn session_ids_are_checked_before_io() {
+        assert!(check_session_id("ek0sync7p1m5c2rb4qz1").is_ok());
+        assert!(check_session_id(&"a".repeat(50)).is_ok());
+        assert!(
+            check_session_id(&"я".repeat(50)).is_ok(),
+            "characters, not bytes"
+        );
+        for bad in ["", ".", "..", &"a".repeat(51)] {
+            let e = check_session_id(bad).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    Error::InvalidArgument {
+                        argument: "session_id",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! `ClientHooks` for the generated client: per-attempt headers on the way out,
+//! a capped body read and response metadata on the way back.
+//!
+//! The retry loop in [`crate::client`] runs each attempt inside
+//! [`Attempt::run`], which makes that attempt's context visible to these hooks
+//! through a task-local: progenitor's hook signatures have no room for it.
+
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+
+use crate::generated;
+
+tokio::task_local! {
+    static ATTEMPT: Arc<Attempt>;
+}
+
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-id");
+const CLIENT_TRACE_ID: HeaderName = HeaderName::from_static("x-client-trace-id");
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+
+/// What one attempt sends, and what it saw of the response.
+#[derive(Debug)]
+pub(crate) struct Attempt {
+    /// `Bearer <token>`, marked sensitive.
+    pub(crate) authorization: HeaderValue,
+    pub(crate) client_request_id: HeaderValue,
+    pub(crate) client_trace_id: Option<HeaderValue>,
+    pub(crate) max_body: u64,
+    pub(crate) response: OnceLock<ResponseMeta>,
+}
+
+/// The response as the hooks saw it, before progenitor decoded it.
+#[derive(Debug)]
+pub(crate) struct ResponseMeta {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    /// The whole body, or empty when it was over the cap.
+    pub(crate) body: Bytes,
+    pub(crate) too_large: bool,
+}
+
+impl Attempt {
+    /// Runs `f` with this attempt visible to the hooks.
+    pub(crate) async fn run<F: Future>(self: &Arc<Self>, f: F) -> F::Output {
+        ATTEMPT.scope(Arc::clone(self), f).await
+    }
+}
+
+impl ClientHooks<()> for generated::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let headers = request.headers_mut();
+        // progenitor adds it; this API has no use for it.
+        headers.remove(API_VERSION);
+        ATTEMPT
+            .try_with(|attempt| {
+                headers.insert(AUTHORIZATION, attempt.authorization.clone());
+                headers.insert(CLIENT_REQUEST_ID, attempt.client_request_id.clone());
+                if let Some(trace) = &attempt.client_trace_id {
+                    headers.insert(CLIENT_TRACE_ID, trace.clone());
+                }
+            })
+            .map_err(|_| {
+                progenitor_client::Error::Custom("request sent outside yc_idp::Client".into())
+            })
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut response = self.client().execute(request).await?;
+        let Ok(attempt) = ATTEMPT.try_with(Arc::clone) else {
+            return Ok(response);
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let limit = attempt.max_body;
+        let mut too_large = response.content_length().is_some_and(|len| len > limit);
+        let mut body = Vec::new();
+        if !too_large {
+            // Read chunk by chunk so an oversized body is refused, not buffered.
+            while let Some(chunk) = response.chunk().await? {
+                if (body.len() + chunk.len()) as u64 > limit {
+                    too_large = true;
+                    body.clear();
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+        let body = Bytes::from(body);
+        let mut rebuilt = http::Response::new(body.clone());
+        *rebuilt.status_mut() = status;
+        *rebuilt.headers_mut() = headers.clone();
+        let _ = attempt.response.set(ResponseMeta {
+            status,
+            headers,
+            body,
+            too_large,
+        });
+        Ok(reqwest::Response::from(rebuilt))
+    }
+}

@@ -1,0 +1,39 @@
+//! `cargo xtask generate [--check]`.
+
+use std::path::Path;
+
+/// The spec, relative to the workspace root; also how it is named in errors.
+pub const SPEC: &str = "openapi/idp.yaml";
+/// The checked-in output, relative to the workspace root.
+pub const OUTPUT: &str = "sdk/src/generated.rs";
+
+pub fn run(root: &Path, check: bool) -> Result<(), String> {
+    let spec = yc_idp_codegen::load(&root.join(SPEC), SPEC).map_err(|e| e.to_string())?;
+    let fresh = yc_idp_codegen::generate(&spec).map_err(|e| e.to_string())?;
+    let out = root.join(OUTPUT);
+    let current = std::fs::read_to_string(&out).unwrap_or_default();
+    if check {
+        if current == fresh {
+            eprintln!("{OUTPUT} is current");
+            return Ok(());
+        }
+        let diff = similar::TextDiff::from_lines(&current, &fresh);
+        print!(
+            "{}",
+            diff.unified_diff().context_radius(3).header(
+                &format!("{OUTPUT} (checked in)"),
+                &format!("{OUTPUT} (from {SPEC})")
+            )
+        );
+        return Err(format!(
+            "{OUTPUT} is stale: run `cargo xtask generate` and commit the result"
+        ));
+    }
+    if current == fresh {
+        eprintln!("{OUTPUT} is already current");
+    } else {
+        std::fs::write(&out, fresh).map_err(|e| format!("cannot write {OUTPUT}: {e}"))?;
+        eprintln!("wrote {OUTPUT}");
+    }
+    Ok(())
+}

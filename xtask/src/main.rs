@@ -1,0 +1,103 @@
+//! `cargo xtask`: the workspace's task runner.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use clap::{Parser, Subcommand};
+
+mod generate;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "yc-idp workspace tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Regenerate sdk/src/generated.rs from openapi/idp.yaml.
+    Generate {
+        /// Write nothing; fail with a diff when the checked-in file is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Everything CI runs: generate --check, fmt, clippy, tests and docs.
+    Ci,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = workspace_root();
+    let result = match cli.task {
+        Task::Generate { check } => generate::run(&root, check),
+        Task::Ci => ci(&root),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+fn ci(root: &Path) -> Result<(), String> {
+    step("generate --check", || generate::run(root, true))?;
+    cargo(root, "fmt", &["fmt", "--all", "--check"], &[])?;
+    cargo(
+        root,
+        "clippy",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    cargo(
+        root,
+        "test",
+        &["test", "--workspace", "--all-features"],
+        &[],
+    )?;
+    cargo(
+        root,
+        "doc",
+        &["doc", "--workspace", "--no-deps", "--all-features"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    eprintln!("xtask ci: all steps passed");
+    Ok(())
+}
+
+fn step(name: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    eprintln!("xtask ci: {name}");
+    f().map_err(|e| format!("{name}: {e}"))
+}
+
+fn cargo(root: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    step(name, || {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let status = Command::new(cargo)
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(root)
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+        }
+    })
+}
