@@ -261,7 +261,7 @@ fn check_endpoint(
         .map_err(|e| Error::invalid(argument, format!("`{endpoint}` is not a URL: {e}")))?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid(
-            "endpoint",
+            argument,
             "must not have a query or fragment",
         ));
     }
