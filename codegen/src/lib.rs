@@ -231,7 +231,16 @@ mod tests {
             e.reason.contains("duplicate operationId `getSession`"),
             "{e}"
         );
-        assert_eq!(e.pointer, "/paths/~1again~1{sessionId}/get/operationId");
+        // Paths are checked in sorted order, so the later one is reported.
+        assert_eq!(
+            e.pointer,
+            "/paths/~1organization-manager~1v1~1idp~1synchronization-sessions~1{sessionId}/get/operationId"
+        );
+        assert!(
+            e.reason
+                .contains("/paths/~1again~1{sessionId}/get/operationId"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -97,6 +97,10 @@ fn validate(label: &str, raw: &Value) -> Result<(), Error> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut schemas: Vec<(String, &Value, SchemaRole)> = Vec::new();
     if let Some(paths) = raw.get("paths").and_then(Value::as_object) {
+        // Sorted explicitly: `Value`'s key order depends on serde_json's
+        // `preserve_order` feature, which any crate in the build can switch on.
+        let mut paths: Vec<_> = paths.iter().collect();
+        paths.sort_by(|a, b| a.0.cmp(b.0));
         for (path, item) in paths {
             let item_ptr = format!("/paths/{}", escape(path));
             collect_parameters(item, &item_ptr, &mut schemas);
@@ -209,10 +213,10 @@ fn check_schema(label: &str, schema: &Value, ptr: &str, role: SchemaRole) -> Res
         return Ok(());
     }
     if role == SchemaRole::Named
-        && !obj
+        && obj
             .get("description")
             .and_then(Value::as_str)
-            .is_some_and(|d| !d.trim().is_empty())
+            .is_none_or(|d| d.trim().is_empty())
     {
         return fail(ptr, "schema has no description");
     }
@@ -310,8 +314,11 @@ pub(crate) fn string_enums(spec: &Spec) -> Vec<(String, String, Vec<String>)> {
     else {
         return Vec::new();
     };
-    schemas
-        .iter()
+    // Document order comes from the typed spec (an IndexMap); `Value`'s key
+    // order depends on serde_json features chosen elsewhere in the build.
+    let order = spec.doc.components.iter().flat_map(|c| c.schemas.keys());
+    order
+        .filter_map(|name| schemas.get_key_value(name))
         .filter_map(|(name, s)| {
             let values = s.get("enum")?.as_array()?;
             let description = s
