@@ -78,6 +78,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     attempt_timeout: Option<Duration>,
     total_timeout: Option<Duration>,
+    pool_idle_timeout: Option<Duration>,
     retry: RetryPolicy,
     user_agent_suffix: Option<String>,
     max_response_bytes: u64,
@@ -111,6 +112,7 @@ impl Default for ClientBuilder {
             connect_timeout: Some(Duration::from_secs(5)),
             attempt_timeout: Some(Duration::from_secs(30)),
             total_timeout: Some(Duration::from_secs(120)),
+            pool_idle_timeout: Some(Duration::from_secs(90)),
             retry: RetryPolicy::default(),
             user_agent_suffix: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
@@ -152,6 +154,13 @@ impl ClientBuilder {
     /// `None` for none.
     pub fn total_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.total_timeout = timeout.into();
+        self
+    }
+
+    /// How long an idle pooled connection is kept (default 90 s); `None`
+    /// keeps it until the server closes it.
+    pub fn pool_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.pool_idle_timeout = timeout.into();
         self
     }
 
@@ -229,7 +238,9 @@ impl ClientBuilder {
                 })
             })
             .transpose()?;
-        let mut http = reqwest::Client::builder().user_agent(user_agent);
+        let mut http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .pool_idle_timeout(self.pool_idle_timeout);
         if let Some(t) = self.connect_timeout {
             http = http.connect_timeout(t);
         }
@@ -453,33 +464,28 @@ impl Client {
             if !err.is_retryable() {
                 return Err(err);
             }
-            let budget_left = inner.budget.on_failure();
-            let give_up = |stopped_by: StoppedBy, last: Error| {
-                if attempt_no == 1 {
-                    last
-                } else {
-                    Error::RetriesExhausted {
-                        attempts: attempt_no,
-                        stopped_by,
-                        last: Box::new(last),
-                    }
-                }
+            let exhausted = |stopped_by: StoppedBy, last: Error| Error::RetriesExhausted {
+                attempts: attempt_no,
+                stopped_by,
+                last: Box::new(last),
             };
             if attempt_no >= inner.retry.attempts() {
-                return Err(give_up(StoppedBy::MaxAttempts, err));
+                // With retries off, the error itself says the most.
+                return Err(if attempt_no == 1 {
+                    err
+                } else {
+                    exhausted(StoppedBy::MaxAttempts, err)
+                });
             }
-            if !budget_left {
-                return Err(give_up(StoppedBy::RetryBudget, err));
-            }
-            let mut wait = inner.retry.backoff(attempt_no + 1);
-            if let Some(asked) = retry_after(&err) {
-                wait = wait.max(asked);
-                let remaining = inner
-                    .total_timeout
-                    .map(|t| t.saturating_sub(started.elapsed()));
-                if remaining.is_some_and(|r| asked >= r) {
-                    return Err(give_up(StoppedBy::Deadline, err));
-                }
+            let remaining = inner
+                .total_timeout
+                .map(|t| t.saturating_sub(started.elapsed()));
+            let wait = match next_wait(&inner.retry, attempt_no, retry_after(&err), remaining) {
+                Ok(wait) => wait,
+                Err(stopped_by) => return Err(exhausted(stopped_by, err)),
+            };
+            if !inner.budget.try_acquire() {
+                return Err(exhausted(StoppedBy::RetryBudget, err));
             }
             tracing::debug!(
                 attempt = attempt_no,
@@ -488,6 +494,23 @@ impl Client {
             );
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+/// The pause before the attempt after `attempt_no`: jittered backoff, but at
+/// least what the server asked for. Waiting past the total timeout is
+/// pointless, so such a request ends the call now.
+fn next_wait(
+    policy: &RetryPolicy,
+    attempt_no: u32,
+    asked: Option<Duration>,
+    remaining: Option<Duration>,
+) -> Result<Duration, StoppedBy> {
+    let backoff = policy.backoff(attempt_no + 1);
+    match asked {
+        Some(asked) if remaining.is_some_and(|r| asked >= r) => Err(StoppedBy::Deadline),
+        Some(asked) => Ok(backoff.max(asked)),
+        None => Ok(backoff),
     }
 }
 
@@ -520,6 +543,23 @@ mod tests {
         assert_eq!(
             check_endpoint("endpoint", "https://h.example/base/", false).unwrap(),
             "https://h.example/base"
+        );
+    }
+
+    #[test]
+    fn retry_after_is_a_floor_unless_it_passes_the_deadline() {
+        let p = RetryPolicy::default();
+        let s = Duration::from_secs;
+        assert!(next_wait(&p, 1, None, None).unwrap() <= Duration::from_millis(100));
+        assert_eq!(next_wait(&p, 1, Some(s(2)), Some(s(60))), Ok(s(2)));
+        assert_eq!(next_wait(&p, 1, Some(s(2)), None), Ok(s(2)));
+        assert_eq!(
+            next_wait(&p, 1, Some(s(600)), Some(s(60))),
+            Err(StoppedBy::Deadline)
+        );
+        assert_eq!(
+            next_wait(&p, 1, Some(s(60)), Some(s(60))),
+            Err(StoppedBy::Deadline)
         );
     }
 

@@ -65,6 +65,9 @@ pub enum TimeoutKind {
     Attempt,
     /// The whole call, retries included, took longer than the total timeout.
     Total,
+    /// [`Client::wait_for_session`](crate::Client::wait_for_session) gave up
+    /// at its [`WaitOptions::timeout`](crate::WaitOptions::timeout).
+    Wait,
 }
 
 /// Why a retried call gave up.
@@ -262,6 +265,10 @@ impl fmt::Display for Error {
             Error::Timeout { kind, after } => match kind {
                 TimeoutKind::Attempt => write!(f, "attempt timed out after {after:?}"),
                 TimeoutKind::Total => write!(f, "call timed out after {after:?} (total timeout)"),
+                TimeoutKind::Wait => write!(
+                    f,
+                    "the session did not end within {after:?} (WaitOptions::timeout)"
+                ),
             },
             Error::Decode(e) => {
                 write!(f, "cannot decode the HTTP {} response", e.status)?;

@@ -28,12 +28,15 @@ pub struct RetryPolicy {
     budget: Option<BudgetConfig>,
 }
 
-/// The token-bucket parameters of a retry budget.
+/// The token-bucket parameters of a retry budget, in thousandths of a token
+/// so that refills add up exactly.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct BudgetConfig {
-    max_tokens: f64,
-    token_ratio: f64,
+    max_milli: u64,
+    refill_milli: u64,
 }
+
+const MILLI: u64 = 1000;
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -43,8 +46,8 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(20),
             multiplier: 2.0,
             budget: Some(BudgetConfig {
-                max_tokens: 6.0,
-                token_ratio: 0.1,
+                max_milli: 6 * MILLI,
+                refill_milli: MILLI / 10,
             }),
         }
     }
@@ -78,13 +81,18 @@ impl RetryPolicy {
     }
 
     /// Sets the retry budget: a client-wide bucket of `max_tokens`; each
-    /// retryable failure takes one token, each success returns `token_ratio`,
-    /// and retries stop while the bucket is at half or below (gRPC's retry
-    /// throttling).
+    /// retry takes one token, each successful call returns `token_ratio`, and
+    /// no retry starts while the bucket is at half or below.
     pub fn retry_budget(mut self, max_tokens: u32, token_ratio: f64) -> Self {
+        let max_milli = u64::from(max_tokens.max(1)) * MILLI;
+        let ratio = if token_ratio.is_finite() {
+            token_ratio.max(0.0)
+        } else {
+            0.0
+        };
         self.budget = Some(BudgetConfig {
-            max_tokens: f64::from(max_tokens.max(1)),
-            token_ratio: token_ratio.clamp(0.0, f64::from(max_tokens.max(1))),
+            max_milli,
+            refill_milli: ((ratio * MILLI as f64).round() as u64).min(max_milli),
         });
         self
     }
@@ -117,7 +125,7 @@ impl RetryPolicy {
     pub(crate) fn new_budget(&self) -> RetryBudget {
         RetryBudget {
             config: self.budget,
-            tokens: Mutex::new(self.budget.map_or(0.0, |b| b.max_tokens)),
+            milli: Mutex::new(self.budget.map_or(0, |b| b.max_milli)),
         }
     }
 }
@@ -126,25 +134,34 @@ impl RetryPolicy {
 #[derive(Debug)]
 pub(crate) struct RetryBudget {
     config: Option<BudgetConfig>,
-    tokens: Mutex<f64>,
+    milli: Mutex<u64>,
 }
 
 impl RetryBudget {
-    /// Records a retryable failure and says whether a retry is allowed.
-    pub(crate) fn on_failure(&self) -> bool {
+    /// Takes a token for one retry, if the budget allows it.
+    ///
+    /// gRPC charges every failed attempt, which with its 6-token bucket stops
+    /// a fresh client after 3 of its 4 attempts; charging retries only gives
+    /// a fresh client the policy's full attempts and still throttles a
+    /// backend that keeps failing.
+    pub(crate) fn try_acquire(&self) -> bool {
         let Some(config) = self.config else {
             return true;
         };
-        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        *tokens = (*tokens - 1.0).max(0.0);
-        *tokens > config.max_tokens / 2.0
+        let mut milli = self.milli.lock().unwrap_or_else(|p| p.into_inner());
+        if *milli > config.max_milli / 2 {
+            *milli = milli.saturating_sub(MILLI);
+            true
+        } else {
+            false
+        }
     }
 
     /// Records a success.
     pub(crate) fn on_success(&self) {
         if let Some(config) = self.config {
-            let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-            *tokens = (*tokens + config.token_ratio).min(config.max_tokens);
+            let mut milli = self.milli.lock().unwrap_or_else(|p| p.into_inner());
+            *milli = (*milli + config.refill_milli).min(config.max_milli);
         }
     }
 }
@@ -176,17 +193,19 @@ mod tests {
     }
 
     #[test]
-    fn budget_allows_two_retries_from_full_then_refills() {
+    fn budget_allows_three_retries_from_full_then_refills() {
         let b = RetryPolicy::default().new_budget();
-        assert!(b.on_failure()); // 5 > 3
-        assert!(b.on_failure()); // 4 > 3
-        assert!(!b.on_failure()); // 3 is not > 3
-        for _ in 0..20 {
+        assert!(b.try_acquire()); // 6 -> 5
+        assert!(b.try_acquire()); // 5 -> 4
+        assert!(b.try_acquire()); // 4 -> 3
+        assert!(!b.try_acquire()); // 3 is not above half
+        for _ in 0..10 {
             b.on_success();
         }
-        assert!(b.on_failure());
+        assert!(b.try_acquire());
+        assert!(!b.try_acquire());
         let unlimited = RetryPolicy::default().without_budget().new_budget();
-        assert!((0..100).all(|_| unlimited.on_failure()));
+        assert!((0..100).all(|_| unlimited.try_acquire()));
     }
 
     #[test]
