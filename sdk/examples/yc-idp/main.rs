@@ -80,10 +80,10 @@ enum Command {
         session_id: String,
         /// The first pause between polls, like `500ms` or `2s` (default 2s;
         /// 300ms on the mock).
-        #[arg(long, value_parser = parse_duration)]
+        #[arg(long, value_parser = humantime::parse_duration)]
         interval: Option<Duration>,
         /// Give up after this long, like `90s` or `30m`.
-        #[arg(long, value_parser = parse_duration)]
+        #[arg(long, value_parser = humantime::parse_duration)]
         timeout: Option<Duration>,
     },
 }
@@ -251,24 +251,4 @@ impl FinishAndClear for Option<ProgressBar> {
             bar.finish_and_clear();
         }
     }
-}
-
-/// `250ms`, `2s`, `5m`, `1h`, or plain seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 500ms, 2s or 5m"))?;
-    let seconds = match unit.trim() {
-        "ms" => number / 1000.0,
-        "" | "s" => number,
-        "m" => number * 60.0,
-        "h" => number * 3600.0,
-        other => return Err(format!("unknown unit `{other}`: use ms, s, m or h")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{text}`: {e}"))
 }
