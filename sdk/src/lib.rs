@@ -97,6 +97,10 @@ mod watch;
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 // The README's Rust blocks run as doctests, so they cannot drift.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

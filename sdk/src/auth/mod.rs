@@ -21,7 +21,7 @@ use std::time::SystemTime;
 
 use self::cache::{Fetched, TokenCache};
 use self::exchange::Grant;
-use self::service_account::ServiceAccountKey;
+pub(crate) use self::service_account::ServiceAccountKey;
 use crate::error::Error;
 
 /// A secret token. Its `Debug` never shows the value.
