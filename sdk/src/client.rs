@@ -364,17 +364,14 @@ impl Client {
             client_request_id = %client_request_id,
             attempts = tracing::field::Empty,
         );
-        let run = self.retry_loop(operation, send, &client_request_id);
-        let result = match self.inner.total_timeout {
-            Some(total) => match tokio::time::timeout(total, run.instrument(span.clone())).await {
-                Ok(result) => result,
-                Err(_) => Err(Error::Timeout {
-                    kind: TimeoutKind::Total,
-                    after: total,
-                }),
-            },
-            None => run.instrument(span.clone()).await,
-        };
+        // One deadline checked inside the loop rather than a timer around it:
+        // each armed tokio timer wakes the runtime's driver, so a call arms
+        // at most one at a time.
+        let deadline = self.inner.total_timeout.map(|t| Instant::now() + t);
+        let result = self
+            .retry_loop(operation, send, &client_request_id, deadline)
+            .instrument(span.clone())
+            .await;
         if let Err(e) = &result {
             span.in_scope(|| tracing::debug!(error = %e, "call failed"));
         }
@@ -386,6 +383,7 @@ impl Client {
         operation: &'static str,
         send: F,
         client_request_id: &str,
+        deadline: Option<Instant>,
     ) -> Result<T, Error>
     where
         F: Fn() -> Fut,
@@ -393,7 +391,10 @@ impl Client {
         T: serde::de::DeserializeOwned,
     {
         let inner = &self.inner;
-        let started = Instant::now();
+        let total_timeout = || Error::Timeout {
+            kind: TimeoutKind::Total,
+            after: inner.total_timeout.unwrap_or_default(),
+        };
         let request_id_header = HeaderValue::from_str(client_request_id)
             .map_err(|_| Error::invalid("client_request_id", "not a header value"))?;
         let mut refreshed = false;
@@ -401,7 +402,13 @@ impl Client {
         loop {
             attempt_no += 1;
             tracing::Span::current().record("attempts", attempt_no);
-            let token = inner.tokens.token().await?;
+            // A cached token is ready at the first poll, which arms no timer.
+            let token = match deadline {
+                Some(at) => tokio::time::timeout_at(at, inner.tokens.token())
+                    .await
+                    .map_err(|_| total_timeout())??,
+                None => inner.tokens.token().await?,
+            };
             let mut authorization = HeaderValue::try_from(format!("Bearer {}", token.expose()))
                 .map_err(|_| {
                     Error::auth(
@@ -427,12 +434,15 @@ impl Client {
             );
             let attempt_started = Instant::now();
             let sent = attempt.run(send()).instrument(span.clone());
-            let outcome = match inner.attempt_timeout {
-                Some(limit) => match tokio::time::timeout(limit, sent).await {
+            let attempt_deadline = inner.attempt_timeout.map(|t| attempt_started + t);
+            let outcome = match earliest(attempt_deadline, deadline) {
+                Some(at) => match tokio::time::timeout_at(at, sent).await {
                     Ok(result) => decode::outcome(result, &attempt, client_request_id),
+                    // The call's deadline came first: no time left to retry.
+                    Err(_) if Some(at) == deadline => return Err(total_timeout()),
                     Err(_) => Err(Error::Timeout {
                         kind: TimeoutKind::Attempt,
-                        after: limit,
+                        after: inner.attempt_timeout.unwrap_or_default(),
                     }),
                 },
                 None => decode::outcome(sent.await, &attempt, client_request_id),
@@ -477,9 +487,7 @@ impl Client {
                     exhausted(StoppedBy::MaxAttempts, err)
                 });
             }
-            let remaining = inner
-                .total_timeout
-                .map(|t| t.saturating_sub(started.elapsed()));
+            let remaining = deadline.map(|at| at.saturating_duration_since(Instant::now()));
             let wait = match next_wait(&inner.retry, attempt_no, retry_after(&err), remaining) {
                 Ok(wait) => wait,
                 Err(stopped_by) => return Err(exhausted(stopped_by, err)),
@@ -492,8 +500,22 @@ impl Client {
                 backoff_ms = wait.as_millis() as u64,
                 "retrying"
             );
-            tokio::time::sleep(wait).await;
+            let wake = Instant::now() + wait;
+            match deadline {
+                Some(at) if at <= wake => {
+                    tokio::time::sleep_until(at).await;
+                    return Err(total_timeout());
+                }
+                _ => tokio::time::sleep_until(wake).await,
+            }
         }
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
