@@ -82,31 +82,56 @@ impl ClientHooks<()> for generated::Client {
             return Ok(response);
         };
         let status = response.status();
-        let headers = response.headers().clone();
+        let declared = response.content_length();
+        // Taken, not cloned: reading the body does not need them.
+        let headers = std::mem::take(response.headers_mut());
         let limit = attempt.max_body;
-        let mut too_large = response.content_length().is_some_and(|len| len > limit);
-        let mut body = Vec::new();
-        if !too_large {
+        let too_large = declared.is_some_and(|len| len > limit);
+        let body = if too_large {
+            Bytes::new()
+        } else if declared.is_some() {
+            // hyper stops at Content-Length, which is within the cap.
+            response.bytes().await?
+        } else {
             // Read chunk by chunk so an oversized body is refused, not buffered.
+            let mut body = Vec::new();
+            let mut over = false;
             while let Some(chunk) = response.chunk().await? {
                 if (body.len() + chunk.len()) as u64 > limit {
-                    too_large = true;
+                    over = true;
                     body.clear();
                     break;
                 }
                 body.extend_from_slice(&chunk);
             }
-        }
-        let body = Bytes::from(body);
+            if over {
+                return Ok(attempt.record(status, headers, Bytes::new(), true));
+            }
+            Bytes::from(body)
+        };
+        Ok(attempt.record(status, headers, body, too_large))
+    }
+}
+
+impl Attempt {
+    /// Keeps what the response was for `decode`, and hands progenitor a
+    /// response with the same status, headers and body.
+    fn record(
+        &self,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        too_large: bool,
+    ) -> reqwest::Response {
         let mut rebuilt = http::Response::new(body.clone());
         *rebuilt.status_mut() = status;
         *rebuilt.headers_mut() = headers.clone();
-        let _ = attempt.response.set(ResponseMeta {
+        let _ = self.response.set(ResponseMeta {
             status,
             headers,
             body,
             too_large,
         });
-        Ok(reqwest::Response::from(rebuilt))
+        reqwest::Response::from(rebuilt)
     }
 }

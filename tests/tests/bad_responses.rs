@@ -261,3 +261,60 @@ async fn an_unknown_status_code_number_is_kept() {
     .unwrap_err();
     assert_eq!(err.code(), Some(yc_idp::Code::Other(99)));
 }
+
+/// Answers one connection with a chunked 200 (no Content-Length) made of
+/// `chunks`, and returns the server's base URL.
+async fn chunked_server(chunks: Vec<String>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = vec![0u8; 4096];
+        let _ = socket.read(&mut request).await;
+        let mut out = String::from(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        );
+        for chunk in chunks {
+            out.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+        }
+        out.push_str("0\r\n\r\n");
+        // The client may hang up early once it is over the cap.
+        let _ = socket.write_all(out.as_bytes()).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_huge_chunked_body_without_length_is_refused() {
+    let uri = chunked_server(vec!["x".repeat(1000); 200]).await;
+    let client = builder(&uri)
+        .retry_policy(RetryPolicy::none())
+        .max_response_bytes(64 * 1024)
+        .build()
+        .unwrap();
+    let err = client.get_session(ID).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ResponseTooLarge {
+                status: 200,
+                limit: 65536
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_body_within_the_cap_decodes() {
+    let json = format!(r#"{{"session": {{"sessionId": "{ID}"}}}}"#);
+    let uri = chunked_server(json.chars().map(String::from).collect()).await;
+    let client = builder(&uri)
+        .retry_policy(RetryPolicy::none())
+        .max_response_bytes(64 * 1024)
+        .build()
+        .unwrap();
+    let session = client.get_session(ID).await.unwrap();
+    assert_eq!(session.session_id.as_deref(), Some(ID));
+}
