@@ -6,6 +6,7 @@ use std::process::{Command, ExitCode};
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod fuzz;
 mod generate;
 
 #[derive(Parser)]
@@ -34,6 +35,18 @@ enum Task {
         #[arg(long)]
         build: bool,
     },
+    /// Run the cargo-fuzz targets of tests/fuzz (installs cargo-fuzz if missing).
+    Fuzz {
+        /// How long each target runs, in seconds, after the build.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        seconds: u64,
+        /// Run only this target (response, error_body or key_file).
+        #[arg(long)]
+        target: Option<String>,
+        /// The sanitizer to build with; `none` runs faster.
+        #[arg(long, default_value = "address", value_parser = ["address", "leak", "none"])]
+        sanitizer: String,
+    },
     /// The measuring part of `bench`, run by it in release.
     #[command(hide = true)]
     BenchRun {
@@ -52,6 +65,18 @@ fn main() -> ExitCode {
         Task::Ci => ci(&root),
         Task::Bench { quick, build } => bench::run(&root, quick, build),
         Task::BenchRun { quick, build } => bench::run_measured(&root, quick, build),
+        Task::Fuzz {
+            seconds,
+            target,
+            sanitizer,
+        } => fuzz::run(
+            &root,
+            &fuzz::Options {
+                seconds,
+                target,
+                sanitizer,
+            },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,12 +108,7 @@ fn ci(root: &Path) -> Result<(), String> {
         ],
         &[],
     )?;
-    cargo(
-        root,
-        "test",
-        &["test", "--workspace"],
-        &[],
-    )?;
+    cargo(root, "test", &["test", "--workspace"], &[])?;
     cargo(
         root,
         "doc",
