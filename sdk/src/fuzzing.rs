@@ -5,7 +5,7 @@
 //!
 //! Each function runs the code a real call runs, without I/O:
 //! [`decode_response`] hands an in-memory response to the same progenitor
-//! decoding and [`crate::decode`] mapping as [`crate::Client::get_session`];
+//! decoding and `decode` mapping as [`crate::Client::get_session`];
 //! [`parse_error_body`] is the error mapping alone; [`parse_key_file`] parses a
 //! key as [`crate::Credentials::service_account_key`] does and signs a JWT
 //! with it as the token exchange does.
