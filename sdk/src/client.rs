@@ -20,6 +20,8 @@ use crate::hooks::Attempt;
 use crate::retry::{RetryBudget, RetryPolicy};
 use crate::types::{GetSessionSessionId, Status, SynchronizationSession};
 
+const REQUEST_ID: &str = "x-request-id";
+
 /// The production endpoint of the API.
 pub const DEFAULT_ENDPOINT: &str = "https://organization-manager.api.cloud.yandex.net";
 
@@ -363,11 +365,16 @@ impl Client {
             operation,
             client_request_id = %client_request_id,
             attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
         );
         // One deadline checked inside the loop rather than a timer around it:
         // each armed tokio timer wakes the runtime's driver, so a call arms
         // at most one at a time.
-        let deadline = self.inner.total_timeout.map(|t| Instant::now() + t);
+        // A timeout too large for the clock means no deadline, not a panic.
+        let deadline = self
+            .inner
+            .total_timeout
+            .and_then(|t| Instant::now().checked_add(t));
         let result = self
             .retry_loop(operation, send, &client_request_id, deadline)
             .instrument(span.clone())
@@ -434,7 +441,9 @@ impl Client {
             );
             let attempt_started = Instant::now();
             let sent = attempt.run(send()).instrument(span.clone());
-            let attempt_deadline = inner.attempt_timeout.map(|t| attempt_started + t);
+            let attempt_deadline = inner
+                .attempt_timeout
+                .and_then(|t| attempt_started.checked_add(t));
             let outcome = match earliest(attempt_deadline, deadline) {
                 Some(at) => match tokio::time::timeout_at(at, sent).await {
                     Ok(result) => decode::outcome(result, &attempt, client_request_id),
@@ -449,6 +458,10 @@ impl Client {
             };
             if let Some(meta) = attempt.response.get() {
                 span.record("status", meta.status.as_u16());
+                tracing::Span::current().record("status", meta.status.as_u16());
+                if let Some(id) = meta.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+                    span.record("request_id", id);
+                }
             }
             span.record("duration_ms", attempt_started.elapsed().as_millis() as u64);
             let err = match outcome {
@@ -488,6 +501,9 @@ impl Client {
                 });
             }
             let remaining = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+            // Decided before the budget is charged: a retry that cannot
+            // happen in time costs nothing and ends the call now, with the
+            // error that caused it.
             let wait = match next_wait(&inner.retry, attempt_no, retry_after(&err), remaining) {
                 Ok(wait) => wait,
                 Err(stopped_by) => return Err(exhausted(stopped_by, err)),
@@ -500,14 +516,7 @@ impl Client {
                 backoff_ms = wait.as_millis() as u64,
                 "retrying"
             );
-            let wake = Instant::now() + wait;
-            match deadline {
-                Some(at) if at <= wake => {
-                    tokio::time::sleep_until(at).await;
-                    return Err(total_timeout());
-                }
-                _ => tokio::time::sleep_until(wake).await,
-            }
+            tokio::time::sleep(wait).await;
         }
     }
 }
@@ -520,19 +529,27 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 }
 
 /// The pause before the attempt after `attempt_no`: jittered backoff, but at
-/// least what the server asked for. Waiting past the total timeout is
-/// pointless, so such a request ends the call now.
+/// least what the server asked for. A pause that reaches the total timeout
+/// is pointless, so it ends the call now; with no total timeout, a
+/// `Retry-After` over the policy's largest backoff does (a server asking for
+/// a day must not park the call for a day).
 fn next_wait(
     policy: &RetryPolicy,
     attempt_no: u32,
     asked: Option<Duration>,
     remaining: Option<Duration>,
 ) -> Result<Duration, StoppedBy> {
-    let backoff = policy.backoff(attempt_no + 1);
-    match asked {
-        Some(asked) if remaining.is_some_and(|r| asked >= r) => Err(StoppedBy::Deadline),
-        Some(asked) => Ok(backoff.max(asked)),
-        None => Ok(backoff),
+    let wait = policy
+        .backoff(attempt_no + 1)
+        .max(asked.unwrap_or_default());
+    let too_long = match remaining {
+        Some(remaining) => wait >= remaining,
+        None => asked.is_some_and(|asked| asked > policy.largest_backoff()),
+    };
+    if too_long {
+        Err(StoppedBy::Deadline)
+    } else {
+        Ok(wait)
     }
 }
 
@@ -583,6 +600,21 @@ mod tests {
             next_wait(&p, 1, Some(s(60)), Some(s(60))),
             Err(StoppedBy::Deadline)
         );
+        // No total timeout: the policy's largest backoff bounds Retry-After,
+        // so an absurd one cannot overflow the clock or park the call.
+        assert_eq!(next_wait(&p, 1, Some(s(20)), None), Ok(s(20)));
+        assert_eq!(
+            next_wait(&p, 1, Some(Duration::MAX), None),
+            Err(StoppedBy::Deadline)
+        );
+        // Backoff alone that reaches the deadline ends the call too.
+        let slow = RetryPolicy::default()
+            .initial_backoff(s(10))
+            .max_backoff(s(10));
+        let never_short = (0..50).all(|_| {
+            next_wait(&slow, 1, None, Some(Duration::from_nanos(1))) == Err(StoppedBy::Deadline)
+        });
+        assert!(never_short);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub(crate) fn outcome<T: DeserializeOwned>(
         return Err(Error::ResponseTooLarge {
             status: meta.status.as_u16(),
             limit: attempt.max_body,
+            request_id: header(&meta.headers, "x-request-id"),
         });
     }
     use progenitor_client::Error as E;
@@ -189,6 +190,7 @@ pub(crate) fn decode_error<T: DeserializeOwned>(
         message,
         excerpt: excerpt(body),
         request_id: header(headers, "x-request-id"),
+        server_trace_id: header(headers, "x-server-trace-id"),
     }))
 }
 

@@ -45,6 +45,8 @@ pub enum Error {
         status: u16,
         /// The cap, in bytes.
         limit: u64,
+        /// The server's `x-request-id`, if any.
+        request_id: Option<String>,
     },
     /// Every attempt the retry policy allowed failed.
     RetriesExhausted {
@@ -78,7 +80,9 @@ pub enum StoppedBy {
     MaxAttempts,
     /// The client's retry budget is spent: the backend keeps failing.
     RetryBudget,
-    /// The server asked to wait past the total timeout (`Retry-After`).
+    /// The next attempt could not start in time: its backoff or the
+    /// server's `Retry-After` reaches the total timeout (with no total
+    /// timeout: a `Retry-After` over the policy's largest backoff).
     Deadline,
 }
 
@@ -121,6 +125,8 @@ pub struct DecodeError {
     pub excerpt: String,
     /// The server's `x-request-id`, if any.
     pub request_id: Option<String>,
+    /// The server's `x-server-trace-id`, if any.
+    pub server_trace_id: Option<String>,
 }
 
 impl DecodeError {
@@ -182,14 +188,20 @@ impl Error {
         match self {
             Error::Api(e) => e.request_id.as_deref(),
             Error::Decode(e) => e.request_id.as_deref(),
+            Error::ResponseTooLarge { request_id, .. } => request_id.as_deref(),
             Error::RetriesExhausted { last, .. } => last.request_id(),
             _ => None,
         }
     }
 
     /// Whether trying the same call again may succeed.
+    ///
+    /// For [`Error::RetriesExhausted`] it is the last error's answer: the
+    /// client's own retries are spent, but the failure was transient, so a
+    /// later call (after a pause of the caller's choosing) may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::RetriesExhausted { last, .. } => last.is_retryable(),
             Error::Api(e) => is_retryable_status(e.status, e.code),
             Error::Transport { .. } => true,
             Error::Timeout { kind, .. } => *kind == TimeoutKind::Attempt,
@@ -256,8 +268,9 @@ impl fmt::Display for Error {
             }
             Error::Auth(e) => {
                 write!(f, "credentials: {}", e.message)?;
+                // The message names the service (IAM, the metadata service).
                 if let (Some(status), Some(code)) = (e.status, e.code) {
-                    write!(f, " (IAM answered {status} {code})")?;
+                    write!(f, " (answered {status} {code})")?;
                 }
                 Ok(())
             }
@@ -284,11 +297,21 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::ResponseTooLarge { status, limit } => write!(
-                f,
-                "the HTTP {status} response body is larger than the {limit}-byte limit \
-                 (raise it with ClientBuilder::max_response_bytes)"
-            ),
+            Error::ResponseTooLarge {
+                status,
+                limit,
+                request_id,
+            } => {
+                write!(
+                    f,
+                    "the HTTP {status} response body is larger than the {limit}-byte limit \
+                     (raise it with ClientBuilder::max_response_bytes)"
+                )?;
+                if let Some(id) = request_id {
+                    write!(f, " (request id {id})")?;
+                }
+                Ok(())
+            }
             Error::RetriesExhausted {
                 attempts,
                 stopped_by,
@@ -297,7 +320,7 @@ impl fmt::Display for Error {
                 let why = match stopped_by {
                     StoppedBy::MaxAttempts => "the retry policy's attempt limit",
                     StoppedBy::RetryBudget => "the client's retry budget is spent",
-                    StoppedBy::Deadline => "Retry-After goes past the total timeout",
+                    StoppedBy::Deadline => "the next attempt could not start before the deadline",
                 };
                 write!(
                     f,

@@ -103,6 +103,11 @@ impl RetryPolicy {
         self
     }
 
+    /// The largest pause between two attempts.
+    pub(crate) fn largest_backoff(&self) -> Duration {
+        self.max_backoff
+    }
+
     /// The configured maximum number of attempts.
     pub fn attempts(&self) -> u32 {
         self.max_attempts
@@ -112,14 +117,17 @@ impl RetryPolicy {
     /// random duration up to the exponential ceiling ("full jitter").
     pub(crate) fn backoff(&self, next: u32) -> Duration {
         let ceiling = self.ceiling(next);
-        ceiling.mul_f64(fastrand::f64())
+        Duration::try_from_secs_f64(ceiling.as_secs_f64() * fastrand::f64())
+            .map_or(ceiling, |d| d.min(ceiling))
     }
 
     /// The ceiling of the backoff before attempt `next`.
     pub(crate) fn ceiling(&self, next: u32) -> Duration {
         let exponent = next.saturating_sub(2).min(63) as i32;
         let grown = self.initial_backoff.as_secs_f64() * self.multiplier.powi(exponent);
-        Duration::from_secs_f64(grown.min(self.max_backoff.as_secs_f64()))
+        // Huge settings overflow an f64 round trip; the cap is the answer then.
+        Duration::try_from_secs_f64(grown.min(self.max_backoff.as_secs_f64()))
+            .map_or(self.max_backoff, |d| d.min(self.max_backoff))
     }
 
     pub(crate) fn new_budget(&self) -> RetryBudget {
@@ -190,6 +198,11 @@ mod tests {
         for next in 2..10 {
             assert!(p.backoff(next) <= p.ceiling(next));
         }
+        let huge = RetryPolicy::default()
+            .initial_backoff(Duration::MAX)
+            .max_backoff(Duration::MAX);
+        assert_eq!(huge.ceiling(9), Duration::MAX);
+        assert!(huge.backoff(9) <= Duration::MAX);
     }
 
     #[test]

@@ -223,7 +223,8 @@ async fn a_huge_body_is_refused() {
             err,
             Error::ResponseTooLarge {
                 status: 200,
-                limit: 65536
+                limit: 65536,
+                ..
             }
         ),
         "{err:?}"
@@ -299,7 +300,8 @@ async fn a_huge_chunked_body_without_length_is_refused() {
             err,
             Error::ResponseTooLarge {
                 status: 200,
-                limit: 65536
+                limit: 65536,
+                ..
             }
         ),
         "{err:?}"

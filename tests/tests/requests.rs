@@ -195,3 +195,146 @@ async fn an_absent_session_reads_as_empty() {
     let session = client.get_session("x").await.unwrap();
     assert_eq!(session, yc_idp::types::SynchronizationSession::default());
 }
+
+#[tokio::test(start_paused = true)]
+async fn no_kind_of_error_shows_the_token() {
+    // Not pooled: requests this test leaves in flight must not reach
+    // another test's server.
+    let server = MockServer::builder().start().await;
+    let at = |p: &str| wiremock::matchers::path(session_path(p));
+    Mock::given(at("garbage"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>", "text/html"))
+        .mount(&server)
+        .await;
+    Mock::given(at("huge"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("x".repeat(4096), "text/plain"))
+        .mount(&server)
+        .await;
+    Mock::given(at("stalled"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(3600)))
+        .mount(&server)
+        .await;
+    Mock::given(at("busy"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy::default().max_attempts(2);
+    let client = builder(&server.uri())
+        .max_response_bytes(1024)
+        .retry_policy(policy.clone())
+        .build()
+        .unwrap();
+    // Only here: on a paused clock an attempt timer fires whenever the
+    // runtime waits on I/O, so it suits a response that never comes.
+    let impatient = builder(&server.uri())
+        .attempt_timeout(std::time::Duration::from_secs(1))
+        .retry_policy(policy)
+        .build()
+        .unwrap();
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let unreachable = builder(&format!("http://127.0.0.1:{closed_port}"))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+
+    let mut errors = Vec::new();
+    for (client, id) in [
+        (&client, "garbage"),
+        (&client, "huge"),
+        (&impatient, "stalled"),
+        (&client, "busy"),
+    ] {
+        errors.push(client.get_session(id).await.unwrap_err());
+    }
+    errors.push(unreachable.get_session("any").await.unwrap_err());
+    let kinds: Vec<_> = errors
+        .iter()
+        .map(|e| match e {
+            Error::Decode(_) => "decode",
+            Error::ResponseTooLarge { .. } => "too large",
+            Error::RetriesExhausted { last, .. } if matches!(**last, Error::Timeout { .. }) => {
+                "timeout"
+            }
+            Error::RetriesExhausted { .. } => "exhausted",
+            Error::Transport { .. } => "transport",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["decode", "too large", "timeout", "exhausted", "transport"]
+    );
+    for err in &errors {
+        for text in [format!("{err:?}"), format!("{err}")] {
+            assert!(!text.contains("super-secret"), "secret leaked: {text}");
+        }
+    }
+}
+
+/// Log lines written while a capture is set on this thread.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn spans_carry_operation_attempt_status_and_request_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-request-id", "req-5c1f")
+                .set_body_raw(example("get-session-opened.json"), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let client = builder(&server.uri()).build().unwrap();
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    client.get_session("ek0sync9a8b7c6d5e4f3").await.unwrap();
+
+    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    // A line names the parent span before the child: look at the child only.
+    let attempt = text
+        .lines()
+        .filter(|l| l.contains("close time."))
+        .find_map(|l| l.find("yc_idp.attempt{").map(|at| &l[at..]))
+        .unwrap_or_else(|| panic!("no attempt span in:\n{text}"));
+    for field in [
+        "operation=\"getSession\"",
+        "attempt=1",
+        "status=200",
+        "request_id=\"req-5c1f\"",
+        "duration_ms=",
+    ] {
+        assert!(attempt.contains(field), "{field} missing from {attempt}");
+    }
+    let call = text
+        .lines()
+        .filter(|l| l.contains("close time."))
+        .find(|l| l.contains("yc_idp.call{") && !l.contains("yc_idp.attempt{"))
+        .unwrap_or_else(|| panic!("no call span in:\n{text}"));
+    for field in ["attempts=1", "status=200", "client_request_id="] {
+        assert!(call.contains(field), "{field} missing from {call}");
+    }
+    assert!(!text.contains("super-secret"), "secret in logs:\n{text}");
+}

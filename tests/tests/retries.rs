@@ -253,7 +253,9 @@ async fn html_502_keeps_its_status_and_is_retried_to_the_limit() {
 
 #[tokio::test(start_paused = true)]
 async fn a_stalled_response_times_out_and_is_retried() {
-    let server = MockServer::start().await;
+    // Not pooled: requests this test leaves in flight must not reach
+    // another test's server.
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(completed().set_delay(Duration::from_secs(3600)))
         .mount(&server)
@@ -288,7 +290,9 @@ async fn a_stalled_response_times_out_and_is_retried() {
 
 #[tokio::test(start_paused = true)]
 async fn the_total_timeout_ends_the_call() {
-    let server = MockServer::start().await;
+    // Not pooled: requests this test leaves in flight must not reach
+    // another test's server.
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(completed().set_delay(Duration::from_secs(3600)))
         .mount(&server)
@@ -406,4 +410,176 @@ async fn connection_refused_is_a_retried_transport_error() {
         last.to_string().to_lowercase().contains("connect"),
         "{last}"
     );
+}
+
+fn status_body(status: u16, code: i32) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(serde_json::json!({
+        "code": code,
+        "message": format!("status {status}"),
+    }))
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_statuses_are_retried() {
+    // 408 and 429 are the only 4xx worth another attempt.
+    for (status, code) in [
+        (408, 4),
+        (429, 8),
+        (500, 13),
+        (500, 2),
+        (502, 14),
+        (503, 14),
+        (504, 4),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(status_body(status, code))
+            .mount(&server)
+            .await;
+        let client = builder(&server.uri())
+            .retry_policy(RetryPolicy::default().max_attempts(3).without_budget())
+            .build()
+            .unwrap();
+
+        let err = client.get_session(ID).await.unwrap_err();
+
+        assert!(
+            matches!(
+                err,
+                Error::RetriesExhausted {
+                    attempts: 3,
+                    stopped_by: StoppedBy::MaxAttempts,
+                    ..
+                }
+            ),
+            "{status}: {err:?}"
+        );
+        assert_eq!(received(&server).await.len(), 3, "{status}");
+        assert_eq!(err.status(), Some(status));
+        // The client's retries are spent; the failure itself is transient.
+        assert!(err.is_retryable(), "{status}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_errors_are_not_retried() {
+    for (status, number) in [
+        (400, 3),
+        (400, 9),
+        (401, 16),
+        (403, 7),
+        (409, 10),
+        (500, 15),
+        (501, 12),
+    ] {
+        let code = Code::from_i32(number);
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(status_body(status, number))
+            .mount(&server)
+            .await;
+        let client = builder(&server.uri()).build().unwrap();
+
+        let err = client.get_session(ID).await.unwrap_err();
+
+        assert!(matches!(err, Error::Api(_)), "{status}: {err:?}");
+        assert_eq!(err.code(), Some(code), "{status}");
+        assert_eq!(err.status(), Some(status));
+        assert!(!err.is_retryable(), "{status} {code:?}");
+        assert_eq!(received(&server).await.len(), 1, "{status} {code:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_absurd_retry_after_ends_the_call_at_once() {
+    // No total timeout here: a Retry-After over the policy's largest backoff
+    // would otherwise park the call for a day (or overflow the clock).
+    for asked in ["86400", "18446744073709551615"] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(unavailable().insert_header("retry-after", asked))
+            .mount(&server)
+            .await;
+        let client = builder(&server.uri()).build().unwrap();
+
+        let started = Instant::now();
+        let err = client.get_session(ID).await.unwrap_err();
+
+        assert_eq!(started.elapsed(), Duration::ZERO, "{asked}");
+        let Error::RetriesExhausted {
+            attempts: 1,
+            stopped_by: StoppedBy::Deadline,
+            last,
+        } = &err
+        else {
+            panic!("{asked}: {err:?}")
+        };
+        assert_eq!(last.code(), Some(Code::Unavailable));
+        assert_eq!(received(&server).await.len(), 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn huge_timeouts_mean_no_limit_rather_than_a_panic() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(completed())
+        .mount(&server)
+        .await;
+    let client = builder(&server.uri())
+        .total_timeout(Duration::MAX)
+        .attempt_timeout(Duration::MAX)
+        .retry_policy(
+            RetryPolicy::default()
+                .initial_backoff(Duration::MAX)
+                .max_backoff(Duration::MAX),
+        )
+        .build()
+        .unwrap();
+    let session = client.get_session(ID).await.unwrap();
+    assert_eq!(session.session_id.as_deref(), Some(ID));
+}
+
+/// Answers 503 twice, then 200, over and over: every call needs 3 attempts.
+struct EveryThird(std::sync::atomic::AtomicUsize);
+
+impl wiremock::Respond for EveryThird {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n % 3 == 2 {
+            completed()
+        } else {
+            unavailable()
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_is_exponential_with_full_jitter() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(EveryThird(Default::default()))
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy::default()
+        .initial_backoff(Duration::from_secs(1))
+        .without_budget();
+    let client = builder(&server.uri()).retry_policy(policy).build().unwrap();
+
+    // Each call waits U(0, 1 s) then U(0, 2 s): 1.5 s on average, never
+    // over 3 s. No jitter would give 3 s every time, no growth 1 s on
+    // average, no backoff 0. Over 150 calls the mean is within ±0.3 s of
+    // 1.5 s but for odds below one in 10^8 (its deviation is 0.053 s).
+    const CALLS: u32 = 150;
+    let mut total = Duration::ZERO;
+    for _ in 0..CALLS {
+        let started = Instant::now();
+        client.get_session(ID).await.unwrap();
+        let waited = started.elapsed();
+        assert!(waited <= Duration::from_secs(3), "backed off {waited:?}");
+        total += waited;
+    }
+    let mean = (total / CALLS).as_secs_f64();
+    assert!((1.2..=1.8).contains(&mean), "mean backoff {mean:.3} s");
+    assert_eq!(received(&server).await.len(), 3 * CALLS as usize);
 }
