@@ -146,7 +146,8 @@ impl ClientBuilder {
     }
 
     /// Limit on one attempt, response body included (default 30 s). An
-    /// attempt that times out is retried. `None` for none.
+    /// attempt that times out is retried. Each request for a token (to IAM
+    /// or the metadata service) has the same limit. `None` for none.
     pub fn attempt_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.attempt_timeout = timeout.into();
         self
@@ -240,19 +241,38 @@ impl ClientBuilder {
                 })
             })
             .transpose()?;
-        let mut http = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .pool_idle_timeout(self.pool_idle_timeout);
-        if let Some(t) = self.connect_timeout {
-            http = http.connect_timeout(t);
-        }
-        let http = http.build().map_err(Error::transport)?;
+        let http_builder = || {
+            // No redirects: the API never sends one, and following one would
+            // resend a token exchange's body (a JWT, an OAuth token) elsewhere.
+            let builder = reqwest::Client::builder()
+                .user_agent(user_agent.clone())
+                .pool_idle_timeout(self.pool_idle_timeout)
+                .redirect(reqwest::redirect::Policy::none());
+            match self.connect_timeout {
+                Some(t) => builder.connect_timeout(t),
+                None => builder,
+            }
+        };
+        let http = http_builder().build().map_err(Error::transport)?;
+        // The VM's metadata service is link-local: an HTTP_PROXY from the
+        // environment must not see (or swallow) the VM's token.
+        let direct_http = credentials
+            .is_metadata()
+            .then(|| http_builder().no_proxy().build())
+            .transpose()
+            .map_err(Error::transport)?;
         let budget = self.retry.new_budget();
         Ok(Client {
             inner: Arc::new(Inner {
                 generated: generated::Client::new_with_client(&endpoint, http.clone()),
                 endpoint,
-                tokens: TokenSource::new(credentials, http, iam_endpoint),
+                tokens: TokenSource::new(
+                    credentials,
+                    http,
+                    direct_http,
+                    iam_endpoint,
+                    self.attempt_timeout,
+                ),
                 retry: self.retry,
                 budget,
                 attempt_timeout: self.attempt_timeout,

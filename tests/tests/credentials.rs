@@ -1064,3 +1064,90 @@ async fn no_debug_output_shows_a_secret() {
     };
     assert_no_secrets("AccessToken's Debug", &format!("{access:?}"));
 }
+
+#[tokio::test]
+async fn single_flight_holds_for_a_token_that_expires_at_once() {
+    // Clock skew (IAM's expiresAt already past here) or a provider's
+    // zero lifetime: callers that waited on the fetch still take its token.
+    let server = MockServer::start().await;
+    mount_iam(
+        &server,
+        iam_answer(FIRST, Duration::ZERO),
+        iam_answer(SECOND, Duration::ZERO),
+    )
+    .await;
+    mount_api(&server, &[FIRST, SECOND]).await;
+    let client = client(&server, sa_credentials());
+
+    let mut calls = JoinSet::new();
+    for _ in 0..50 {
+        let client = client.clone();
+        calls.spawn(async move { client.get_session(ID).await });
+    }
+    while let Some(result) = calls.join_next().await {
+        result.unwrap().unwrap();
+    }
+    assert_eq!(count(&server, IAM_PATH).await, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_token_service_is_bounded_by_the_attempt_timeout() {
+    // Not pooled: requests this test leaves in flight must not reach
+    // another test's server.
+    let server = MockServer::builder().start().await;
+    let stalled = iam_answer(FIRST, 12 * HOUR).set_delay(10 * HOUR);
+    mount_iam(&server, stalled.clone(), stalled).await;
+    mount_api(&server, &[FIRST]).await;
+    let client = builder(&server.uri())
+        .credentials(sa_credentials())
+        .iam_endpoint(format!("{}{IAM_PATH}", server.uri()))
+        .attempt_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+
+    // No total timeout: without a limit on each token request this would
+    // hang for good (the guard fails the test instead).
+    let err = tokio::time::timeout(HOUR, client.get_session(ID))
+        .await
+        .expect("the token fetch gave up on its own")
+        .unwrap_err();
+
+    let auth = auth_error(&err);
+    assert_eq!(auth.kind, AuthErrorKind::Exchange);
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.to_string().contains("timed out"), "{err}");
+    // On a paused clock a try may time out before its request is written,
+    // so the mock sees at most the 3 tries.
+    assert!(count(&server, IAM_PATH).await <= 3);
+    assert_eq!(count(&server, &session_path(ID)).await, 0);
+}
+
+#[tokio::test]
+async fn a_redirect_from_iam_is_not_followed() {
+    // Following it would post the JWT to wherever Location points.
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    let moved = ResponseTemplate::new(307).insert_header(
+        "location",
+        format!("{}{IAM_PATH}", elsewhere.uri()).as_str(),
+    );
+    mount_iam(&server, moved.clone(), moved).await;
+    mount_iam(&elsewhere, iam_answer(FIRST, HOUR), iam_answer(FIRST, HOUR)).await;
+    mount_api(&server, &[FIRST]).await;
+    let client = client(&server, sa_credentials());
+
+    let err = client.get_session(ID).await.unwrap_err();
+
+    assert_eq!(auth_error(&err).status, Some(307), "{err}");
+    assert_eq!(count(&elsewhere, IAM_PATH).await, 0);
+}
+
+#[test]
+fn a_key_with_both_spellings_of_a_field_names_it() {
+    let mut key: Value = serde_json::from_str(&snake_key_json(&test_key().pem)).unwrap();
+    key["serviceAccountId"] = json!(SA_ID);
+    let err = Credentials::service_account_key(key.to_string()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("`service_account_id` twice"), "{text}");
+    assert_no_secrets("the error", &text);
+}

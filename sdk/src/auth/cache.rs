@@ -136,9 +136,11 @@ impl TokenCache {
         {
             let state = self.state();
             if state.generation != generation {
-                // Someone else's fetch finished while this call waited.
-                let now = Instant::now();
-                if let Some(c) = state.current.as_ref().filter(|c| now < c.usable_until) {
+                // Someone else's fetch finished while this call waited: its
+                // outcome is this call's too. A token it got is taken even
+                // if it is short-lived (clock skew, `expires_in: 0`), or
+                // every waiter would fetch again, one after another.
+                if let Some(c) = &state.current {
                     return Ok(c.token.clone());
                 }
                 if let Some(err) = &state.last_error {
@@ -171,6 +173,8 @@ impl TokenCache {
                     );
                     return Ok(token);
                 }
+                // An expired token is no fallback for anyone.
+                state.current = None;
                 state.last_error = Some(shared(&err));
                 Err(err)
             }

@@ -1,7 +1,7 @@
 //! The IAM token exchange: a service-account JWT or an OAuth token in, an IAM
 //! token and its expiry out.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
@@ -18,11 +18,13 @@ pub(crate) enum Grant<'a> {
     OAuth(&'a Token),
 }
 
-/// Trades `grant` for an IAM token at `endpoint`, retrying transient failures.
+/// Trades `grant` for an IAM token at `endpoint`, retrying transient failures;
+/// each request is limited to `timeout`.
 pub(crate) async fn exchange(
     client: &reqwest::Client,
     endpoint: &str,
     grant: Grant<'_>,
+    timeout: Option<Duration>,
 ) -> Result<Fetched, Error> {
     let (body, secret, what) = match grant {
         Grant::Jwt(jwt) => (
@@ -37,7 +39,7 @@ pub(crate) async fn exchange(
         ),
     };
     let fetched = http::with_retries(&what, || async {
-        let answer = http::send(client.post(endpoint).json(&body), &what).await?;
+        let answer = http::send(client.post(endpoint).json(&body), timeout, &what).await?;
         if !answer.is_success() {
             return Err(http::refused(&what, &answer, secret, ""));
         }

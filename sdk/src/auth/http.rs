@@ -58,8 +58,18 @@ impl Answer {
     }
 }
 
-/// Sends `request` and reads at most [`MAX_BODY`] bytes of the answer.
-pub(crate) async fn send(request: reqwest::RequestBuilder, what: &str) -> Result<Answer, Error> {
+/// Sends `request` and reads at most [`MAX_BODY`] bytes of the answer, all
+/// within `timeout` (the client's attempt timeout): a token service that
+/// accepts the connection and never answers must not hang the call.
+pub(crate) async fn send(
+    request: reqwest::RequestBuilder,
+    timeout: Option<Duration>,
+    what: &str,
+) -> Result<Answer, Error> {
+    let request = match timeout {
+        Some(t) => request.timeout(t),
+        None => request,
+    };
     let mut response = request.send().await.map_err(|e| no_answer(what, e))?;
     let status = response.status().as_u16();
     let mut body = Vec::new();

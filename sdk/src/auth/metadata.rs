@@ -42,13 +42,18 @@ fn token_url(addr: &str) -> Result<reqwest::Url, Error> {
     })
 }
 
-/// Fetches a token, retrying transient failures.
-pub(crate) async fn fetch(client: &reqwest::Client, addr: &str) -> Result<Fetched, Error> {
+/// Fetches a token, retrying transient failures; each request is limited to
+/// `timeout`. `client` must not use a proxy: the VM's token is for the VM.
+pub(crate) async fn fetch(
+    client: &reqwest::Client,
+    addr: &str,
+    timeout: Option<Duration>,
+) -> Result<Fetched, Error> {
     let url = token_url(addr)?;
     let what = format!("the metadata service at {addr}");
     http::with_retries(&what, || async {
         let request = client.get(url.clone()).header("Metadata-Flavor", "Google");
-        let answer = http::send(request, &what).await.map_err(|e| {
+        let answer = http::send(request, timeout, &what).await.map_err(|e| {
             // Off a VM the address simply does not answer.
             match e {
                 Error::Auth(mut a) if a.status.is_none() => {

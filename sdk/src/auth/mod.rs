@@ -17,7 +17,7 @@ use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use self::cache::{Fetched, TokenCache};
 use self::exchange::Grant;
@@ -223,6 +223,11 @@ impl Credentials {
         }
     }
 
+    /// Whether tokens come from the VM's metadata service.
+    pub(crate) fn is_metadata(&self) -> bool {
+        matches!(self.kind, Kind::Metadata(_))
+    }
+
     /// A short name of the kind of credentials, for messages.
     pub fn kind(&self) -> &'static str {
         match &self.kind {
@@ -256,7 +261,11 @@ impl fmt::Debug for Credentials {
 pub(crate) struct TokenSource {
     credentials: Credentials,
     http: reqwest::Client,
+    /// For the metadata service: the same settings without any proxy.
+    direct_http: Option<reqwest::Client>,
     iam_endpoint: Arc<str>,
+    /// The limit on each request to IAM or the metadata service.
+    request_timeout: Option<Duration>,
     cache: Arc<TokenCache>,
 }
 
@@ -268,16 +277,21 @@ impl fmt::Debug for TokenSource {
 
 impl TokenSource {
     /// Binds credentials to the client's HTTP stack; exchanges go to
-    /// `iam_endpoint` (already checked, without a trailing slash).
+    /// `iam_endpoint` (already checked, without a trailing slash). The
+    /// metadata service is reached through `direct_http` when given.
     pub(crate) fn new(
         credentials: Credentials,
         http: reqwest::Client,
+        direct_http: Option<reqwest::Client>,
         iam_endpoint: String,
+        request_timeout: Option<Duration>,
     ) -> Self {
         TokenSource {
             credentials,
             http,
+            direct_http,
             iam_endpoint: Arc::from(iam_endpoint),
+            request_timeout,
             cache: Arc::default(),
         }
     }
@@ -303,12 +317,19 @@ impl TokenSource {
             }),
             Kind::ServiceAccount(key) => {
                 let jwt = key.jwt()?;
-                exchange::exchange(&self.http, &self.iam_endpoint, Grant::Jwt(&jwt)).await
+                let grant = Grant::Jwt(&jwt);
+                exchange::exchange(&self.http, &self.iam_endpoint, grant, self.request_timeout)
+                    .await
             }
             Kind::OAuth(token) => {
-                exchange::exchange(&self.http, &self.iam_endpoint, Grant::OAuth(token)).await
+                let grant = Grant::OAuth(token);
+                exchange::exchange(&self.http, &self.iam_endpoint, grant, self.request_timeout)
+                    .await
             }
-            Kind::Metadata(addr) => metadata::fetch(&self.http, addr).await,
+            Kind::Metadata(addr) => {
+                let http = self.direct_http.as_ref().unwrap_or(&self.http);
+                metadata::fetch(http, addr, self.request_timeout).await
+            }
             Kind::Custom(provider) => {
                 let access = provider.fetch().await?;
                 Ok(Fetched::expiring_at(access.token, access.expires_at))

@@ -77,8 +77,16 @@ impl ServiceAccountKey {
     pub(crate) fn from_json(text: &str, source: &str) -> Result<Self, Error> {
         // serde_json's messages can quote values; only the position is kept.
         let raw: RawKey = serde_json::from_str(text).map_err(|e| {
-            let what = match e.classify() {
-                serde_json::error::Category::Data => "is JSON but not a key object",
+            // serde names the field (never a value) when one comes twice,
+            // as when both the snake_case and the camelCase name are there.
+            let message = e.to_string();
+            let duplicate = message
+                .strip_prefix("duplicate field `")
+                .and_then(|rest| rest.split('`').next())
+                .map(|field| format!("has `{field}` twice (in snake_case and camelCase?)"));
+            let what = match (e.classify(), &duplicate) {
+                (_, Some(duplicate)) => duplicate.as_str(),
+                (serde_json::error::Category::Data, None) => "is JSON but not a key object",
                 _ => "is not valid JSON",
             };
             invalid(
