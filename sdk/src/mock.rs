@@ -120,7 +120,9 @@ enum Answer {
 impl MockServer {
     /// Starts a server with no sessions: every id answers `NOT_FOUND`.
     pub async fn start() -> MockServer {
-        let server = wiremock::MockServer::start().await;
+        // Its own server, not one from wiremock's pool: a request another
+        // test left in flight can never land here.
+        let server = wiremock::MockServer::builder().start().await;
         let state = Arc::new(Mutex::new(State::default()));
         // The lowest priority, so that mocks a test mounts itself through
         // `wiremock()` take precedence.
