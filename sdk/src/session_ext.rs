@@ -3,7 +3,9 @@
 
 use std::ops::{Add, AddAssign};
 
-use crate::types::{ProgressEntry, SessionStatus, SynchronizationSession};
+use crate::types::{
+    ChangeInfo, ChangeType, ProgressEntry, RelatedObjectType, SessionStatus, SynchronizationSession,
+};
 
 impl SessionStatus {
     /// Whether the session is over: `COMPLETED`, `FAILED` or `EXPIRED`.
@@ -58,18 +60,45 @@ impl SynchronizationSession {
             .map(ProgressEntry::totals)
             .sum()
     }
+
+    /// The changes of one object type and change type: how many users were
+    /// created, memberships deleted, and so on. An absent entry counts as
+    /// zero, as does an absent type on the wire (proto3's `*_UNSPECIFIED`).
+    ///
+    /// ```
+    /// use yc_idp::types::{ChangeType, RelatedObjectType, SynchronizationSession};
+    /// let body = r#"{"progressEntries": [
+    ///     {"objectType": "USER", "changeInfo": [
+    ///         {"changeType": "CREATE", "successful": "1520", "failed": "3"},
+    ///         {"changeType": "UPDATE", "successful": "240"}]}
+    /// ]}"#;
+    /// let session: SynchronizationSession = serde_json::from_str(body).unwrap();
+    /// let created = session.changes(RelatedObjectType::User, ChangeType::Create);
+    /// assert_eq!((created.successful, created.failed), (1520, 3));
+    /// assert_eq!(session.changes(RelatedObjectType::Group, ChangeType::Create).total(), 0);
+    /// ```
+    pub fn changes(&self, object_type: RelatedObjectType, change_type: ChangeType) -> ChangeCounts {
+        self.progress_entries
+            .iter()
+            .filter(|e| e.object_type.clone().unwrap_or_default() == object_type)
+            .map(|e| e.changes(change_type.clone()))
+            .sum()
+    }
 }
 
 impl ProgressEntry {
     /// The successful and failed changes of this object type, added up over
     /// its change types.
     pub fn totals(&self) -> ChangeCounts {
+        self.change_info.iter().map(ChangeCounts::of).sum()
+    }
+
+    /// The changes of one change type for this object type.
+    pub fn changes(&self, change_type: ChangeType) -> ChangeCounts {
         self.change_info
             .iter()
-            .map(|c| ChangeCounts {
-                successful: c.successful.map_or(0, |n| n.get()),
-                failed: c.failed.map_or(0, |n| n.get()),
-            })
+            .filter(|c| c.change_type.clone().unwrap_or_default() == change_type)
+            .map(ChangeCounts::of)
             .sum()
     }
 }
@@ -93,6 +122,13 @@ pub struct ChangeCounts {
 }
 
 impl ChangeCounts {
+    fn of(change: &ChangeInfo) -> ChangeCounts {
+        ChangeCounts {
+            successful: change.successful.map_or(0, |n| n.get()),
+            failed: change.failed.map_or(0, |n| n.get()),
+        }
+    }
+
     /// Successful and failed changes together.
     pub fn total(self) -> i64 {
         self.successful.saturating_add(self.failed)
