@@ -27,7 +27,7 @@ use crate::auth::ServiceAccountKey;
 use crate::client::DEFAULT_MAX_RESPONSE_BYTES;
 use crate::decode;
 use crate::error::{AuthErrorKind, DecodeError, Error};
-use crate::hooks::{Attempt, ResponseMeta};
+use crate::hooks::Attempt;
 use crate::types::{GetSessionResponse, Status, SynchronizationSession};
 
 /// The client request id the decoded errors carry.
@@ -73,16 +73,7 @@ pub fn decode_response(
     } else {
         Bytes::copy_from_slice(body)
     };
-    let mut rebuilt = http::Response::new(body.clone());
-    *rebuilt.status_mut() = status;
-    *rebuilt.headers_mut() = headers.clone();
-    let _ = attempt.response.set(ResponseMeta {
-        status,
-        headers,
-        body,
-        too_large,
-    });
-    let response = reqwest::Response::from(rebuilt);
+    let response = attempt.record(status, None, headers, body, too_large);
     // What the generated `get_session` does with the response
     // (sdk/src/generated.rs). The body is in memory, so nothing waits.
     let generated = async {

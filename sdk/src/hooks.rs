@@ -9,8 +9,8 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{ResponseBuilderExt, StatusCode};
 
 use crate::generated;
 
@@ -82,6 +82,7 @@ impl ClientHooks<()> for generated::Client {
             return Ok(response);
         };
         let status = response.status();
+        let url = Some(response.url().clone());
         let declared = response.content_length();
         // Taken, not cloned: reading the body does not need them.
         let headers = std::mem::take(response.headers_mut());
@@ -105,25 +106,34 @@ impl ClientHooks<()> for generated::Client {
                 body.extend_from_slice(&chunk);
             }
             if over {
-                return Ok(attempt.record(status, headers, Bytes::new(), true));
+                return Ok(attempt.record(status, url, headers, Bytes::new(), true));
             }
             Bytes::from(body)
         };
-        Ok(attempt.record(status, headers, body, too_large))
+        Ok(attempt.record(status, url, headers, body, too_large))
     }
 }
 
 impl Attempt {
-    /// Keeps what the response was for `decode`, and hands progenitor a
+    /// Keeps what `decode` needs of the response, and hands progenitor a
     /// response with the same status, headers and body.
-    fn record(
+    pub(crate) fn record(
         &self,
         status: StatusCode,
+        url: Option<reqwest::Url>,
         headers: HeaderMap,
         body: Bytes,
         too_large: bool,
     ) -> reqwest::Response {
-        let mut rebuilt = http::Response::new(body.clone());
+        // Given the URL, reqwest does not parse a placeholder one (IDNA and
+        // all) for every response.
+        let builder = match url {
+            Some(url) => http::Response::builder().url(url),
+            None => http::Response::builder(),
+        };
+        let mut rebuilt = builder
+            .body(body.clone())
+            .unwrap_or_else(|_| http::Response::new(body.clone()));
         *rebuilt.status_mut() = status;
         *rebuilt.headers_mut() = headers.clone();
         let _ = self.response.set(ResponseMeta {
