@@ -118,10 +118,22 @@ pub struct MinimalChange {
 
 impl HandWritten {
     pub fn new(base: &str) -> HandWritten {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("yc-idp-rust/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a plain reqwest client builds");
+        Self::build(base, None)
+    }
+
+    /// The same with reqwest's per-request timeout: a timer per call, as the
+    /// SDK's attempt timeout arms. The floor for a client with timeouts.
+    pub fn with_timeout(base: &str, timeout: std::time::Duration) -> HandWritten {
+        Self::build(base, Some(timeout))
+    }
+
+    fn build(base: &str, timeout: Option<std::time::Duration>) -> HandWritten {
+        let mut http = reqwest::Client::builder()
+            .user_agent(concat!("yc-idp-rust/", env!("CARGO_PKG_VERSION")));
+        if let Some(timeout) = timeout {
+            http = http.timeout(timeout);
+        }
+        let http = http.build().expect("a plain reqwest client builds");
         HandWritten {
             http,
             url: format!("{base}{SESSIONS}{SESSION_ID}"),

@@ -84,6 +84,10 @@ pub struct Figures {
     pub latency_p99: Pair,
     /// Calls per second.
     pub throughput: Pair,
+    /// The same two against B with a per-request timeout (one timer a call,
+    /// like the SDK's attempt timeout): what the SDK adds beyond timeouts.
+    pub latency_median_vs_timed: Pair,
+    pub throughput_vs_timed: Pair,
     /// Nanoseconds per decode.
     pub decode: Pair,
     pub allocs_per_call: Pair,
@@ -106,6 +110,7 @@ pub fn measure(plan: &Plan, body: Bytes) -> Result<Figures, String> {
     let base = format!("http://{}", server.addr);
     let a = Sdk::new(&base);
     let b = HandWritten::new(&base);
+    let timed_b = HandWritten::with_timeout(&base, std::time::Duration::from_secs(30));
     runtime.block_on(async {
         let sa = a.call().await.map(|s| Sdk::summarize(&s))?;
         let sb = b.call().await.map(|s| HandWritten::summarize(&s))?;
@@ -120,6 +125,7 @@ pub fn measure(plan: &Plan, body: Bytes) -> Result<Figures, String> {
         for _ in 0..plan.warmup_calls {
             black_box(a.call().await?);
             black_box(b.call().await?);
+            black_box(timed_b.call().await?);
         }
 
         eprintln!(
@@ -133,6 +139,10 @@ pub fn measure(plan: &Plan, body: Bytes) -> Result<Figures, String> {
             plan.throughput_rounds, plan.throughput_calls_per_round, plan.in_flight
         );
         let throughput = throughput(plan, &a, &b).await?;
+
+        eprintln!("bench: latency and throughput against B with a 30 s timeout");
+        let (latency_median_vs_timed, _) = latency(plan, &a, &timed_b).await?;
+        let throughput_vs_timed = self::throughput(plan, &a, &timed_b).await?;
 
         eprintln!(
             "bench: decode ({} rounds x {} decodes each)",
@@ -148,6 +158,8 @@ pub fn measure(plan: &Plan, body: Bytes) -> Result<Figures, String> {
             latency_median,
             latency_p99,
             throughput,
+            latency_median_vs_timed,
+            throughput_vs_timed,
             decode,
             allocs_per_call,
             alloc_bytes_per_call,
@@ -193,7 +205,7 @@ fn normalize(headers: Option<Vec<(String, String)>>) -> Vec<(String, String)> {
     headers
 }
 
-async fn latency(plan: &Plan, a: &Sdk, b: &HandWritten) -> Result<(Pair, Pair), String> {
+async fn latency<B: Caller>(plan: &Plan, a: &Sdk, b: &B) -> Result<(Pair, Pair), String> {
     let n = plan.latency_calls_per_round;
     let (mut all_a, mut all_b) = (Vec::new(), Vec::new());
     let (mut median_ratios, mut p99_ratios) = (Vec::new(), Vec::new());
@@ -240,15 +252,21 @@ async fn timed<C: Caller>(client: &C) -> Result<u64, String> {
     Ok(started.elapsed().as_nanos() as u64)
 }
 
-async fn throughput(plan: &Plan, a: &Sdk, b: &HandWritten) -> Result<Pair, String> {
+async fn throughput<B: Caller>(plan: &Plan, a: &Sdk, b: &B) -> Result<Pair, String> {
     let (calls, width) = (plan.throughput_calls_per_round, plan.in_flight);
     // Opens the pool's connections, which the sequential phase never needed.
     in_flight(a, calls, width).await?;
     in_flight(b, calls, width).await?;
     let (mut secs_a, mut secs_b, mut ratios) = (0.0, 0.0, Vec::new());
-    for _ in 0..plan.throughput_rounds {
-        let ta = in_flight(a, calls, width).await?;
-        let tb = in_flight(b, calls, width).await?;
+    for round in 0..plan.throughput_rounds {
+        // Both orders, so that a drift in machine load cancels out.
+        let (ta, tb) = if round % 2 == 0 {
+            let ta = in_flight(a, calls, width).await?;
+            (ta, in_flight(b, calls, width).await?)
+        } else {
+            let tb = in_flight(b, calls, width).await?;
+            (in_flight(a, calls, width).await?, tb)
+        };
         secs_a += ta;
         secs_b += tb;
         // Throughput is calls over time: A/B is B's time over A's.

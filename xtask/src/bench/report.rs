@@ -113,6 +113,20 @@ fn rows(f: &Figures) -> Vec<Row<'_>> {
             Target::AtLeast(THROUGHPUT_MIN),
         ),
         row(
+            "latency_median_vs_timed",
+            "latency median, B+timeout",
+            &f.latency_median_vs_timed,
+            Unit::Nanos,
+            Target::None,
+        ),
+        row(
+            "throughput_vs_timed",
+            "throughput, B+timeout",
+            &f.throughput_vs_timed,
+            Unit::PerSecond,
+            Target::None,
+        ),
+        row(
             "decode",
             "decode only, no HTTP",
             &f.decode,
@@ -159,6 +173,10 @@ pub fn table(mode: &str, f: &Figures, build: Option<&BuildFigures>) -> String {
     let _ = writeln!(
         out,
         "A/B is the median of per-round ratios over interleaved rounds; [min..max] of those rounds"
+    );
+    let _ = writeln!(
+        out,
+        "B+timeout rows: B with reqwest's 30 s per-request timeout, a timer per call as A arms"
     );
     let _ = writeln!(out);
     let _ = writeln!(
