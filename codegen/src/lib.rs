@@ -7,6 +7,7 @@
 
 mod enums;
 mod spec;
+mod timestamps;
 
 use std::fmt;
 
@@ -100,13 +101,14 @@ pub fn generate(spec: &Spec) -> Result<String, Error> {
             #(#enum_items)*
         }
     };
-    let parsed: syn::File = syn::parse2(file).map_err(|e| {
+    let mut parsed: syn::File = syn::parse2(file).map_err(|e| {
         Error::spec(
             &spec.label,
             "",
             format!("generated tokens do not parse: {e}"),
         )
     })?;
+    timestamps::route(&spec.label, &mut parsed, has_date_time(&spec.raw))?;
     let body = prettyplease::unparse(&parsed);
     let body = route_path_encoding(&spec.label, body)?;
 
@@ -132,6 +134,19 @@ fn route_path_encoding(label: &str, body: String) -> Result<String, Error> {
         ));
     }
     Ok(body.replace(CALL, "crate::path::encode_segment(&"))
+}
+
+/// Whether any schema in the document is `format: date-time`.
+fn has_date_time(node: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match node {
+        Value::Object(map) => {
+            map.get("format").and_then(Value::as_str) == Some("date-time")
+                || map.values().any(has_date_time)
+        }
+        Value::Array(items) => items.iter().any(has_date_time),
+        _ => false,
+    }
 }
 
 /// Every `type: string, format: int64` schema in the document, converted the
@@ -203,6 +218,12 @@ mod tests {
         assert!(
             !out.contains("encode_path(&"),
             "paths go through the SDK encoder"
+        );
+        assert_eq!(
+            out.matches("deserialize_with = \"crate::timestamp::deserialize_option\"")
+                .count(),
+            3,
+            "createdAt, expiresAt and closedAt read through the SDK's RFC 3339 reader"
         );
     }
 

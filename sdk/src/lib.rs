@@ -91,6 +91,7 @@ mod int64;
 mod path;
 mod retry;
 mod session_ext;
+mod timestamp;
 mod watch;
 
 #[cfg(feature = "mock")]
