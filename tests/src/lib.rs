@@ -1,7 +1,9 @@
 //! Shared helpers for the integration tests: a client wired to a local mock
 //! and the reference bodies.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 /// The token every test client sends; tests grep output for it.
 pub const SECRET: &str = "t1.super-secret-test-token";
@@ -61,4 +63,41 @@ pub fn builder(uri: &str) -> yc_idp::ClientBuilder {
         .attempt_timeout(None)
         .total_timeout(None)
         .pool_idle_timeout(None)
+}
+
+/// Log lines (events, and spans with their fields as they close) written on
+/// this thread while a [`Logs::capture`] guard lives.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    /// Captures every level until the guard drops.
+    pub fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let logs = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_ansi(false)
+            .with_writer(move || logs.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    /// What was captured so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).to_string()
+    }
 }

@@ -2,7 +2,6 @@
 //! secret leaks. wiremock plays IAM, the metadata service and the API, on
 //! loopback only; timing tests run on tokio's paused clock.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,7 +21,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use yc_idp::{
     AccessToken, AuthErrorKind, Client, Code, Credentials, Error, Token, TokenFuture, TokenProvider,
 };
-use yc_idp_tests::{builder, session_path};
+use yc_idp_tests::{Logs, builder, session_path};
 
 const ID: &str = "ek0sync7p1m5c2rb4qz1";
 const IAM_PATH: &str = "/iam/v1/tokens";
@@ -209,35 +208,6 @@ fn auth_error(err: &Error) -> &yc_idp::AuthError {
     match err {
         Error::Auth(a) => a,
         other => panic!("expected an auth error, got {other:?}"),
-    }
-}
-
-/// Logs written while the guard lives on this thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || logs.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).to_string()
     }
 }
 

@@ -3,7 +3,7 @@
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use yc_idp::{Error, RetryPolicy};
-use yc_idp_tests::{SECRET, builder, example, session_path};
+use yc_idp_tests::{Logs, SECRET, builder, example, session_path};
 
 async fn server() -> MockServer {
     let server = MockServer::start().await;
@@ -274,20 +274,6 @@ async fn no_kind_of_error_shows_the_token() {
     }
 }
 
-/// Log lines written while a capture is set on this thread.
-#[derive(Clone, Default)]
-struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn spans_carry_operation_attempt_status_and_request_id() {
     let server = MockServer::start().await;
@@ -301,18 +287,11 @@ async fn spans_carry_operation_attempt_status_and_request_id() {
         .await;
     let client = builder(&server.uri()).build().unwrap();
     let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = logs.capture();
 
     client.get_session("ek0sync9a8b7c6d5e4f3").await.unwrap();
 
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    let text = logs.text();
     // A line names the parent span before the child: look at the child only.
     let attempt = text
         .lines()
