@@ -23,8 +23,10 @@ pub(crate) fn emit(
     let mut variants = Vec::with_capacity(values.len());
     for value in values {
         let v = value.to_upper_camel_case();
+        // `SELF` would become `Self`, a keyword: syn refuses it as a name.
         let ok_ident = v.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && v.chars().all(|c| c.is_ascii_alphanumeric());
+            && v.chars().all(|c| c.is_ascii_alphanumeric())
+            && syn::parse_str::<syn::Ident>(&v).is_ok();
         if !ok_ident || v == "Unknown" {
             return Err(Error::spec(
                 label,

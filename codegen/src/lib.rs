@@ -11,6 +11,7 @@ mod timestamps;
 
 use std::fmt;
 
+use proc_macro2::TokenStream;
 use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TypeImpl};
 use quote::quote;
 
@@ -83,10 +84,7 @@ pub fn generate(spec: &Spec) -> Result<String, Error> {
         );
     }
 
-    let mut generator = Generator::new(&settings);
-    let client = generator
-        .generate_tokens(&spec.doc)
-        .map_err(|e| Error::spec(&spec.label, "", format!("progenitor failed: {e}")))?;
+    let client = run_progenitor(spec, &settings)?;
 
     let mut enum_items = Vec::new();
     for (name, description, values) in &enums {
@@ -118,6 +116,58 @@ pub fn generate(spec: &Spec) -> Result<String, Error> {
          // `cargo xtask generate --check` fails when this file is stale.\n\n{body}",
         label = spec.label
     ))
+}
+
+/// The unified diff from the checked-in `current` output (at `output`) to
+/// the `fresh` one generated from `spec`; `None` when they are the same.
+/// What `cargo xtask generate --check` prints.
+pub fn stale_diff(current: &str, fresh: &str, output: &str, spec: &str) -> Option<String> {
+    if current == fresh {
+        return None;
+    }
+    let diff = similar::TextDiff::from_lines(current, fresh);
+    Some(
+        diff.unified_diff()
+            .context_radius(3)
+            .header(
+                &format!("{output} (checked in)"),
+                &format!("{output} (from {spec})"),
+            )
+            .to_string(),
+    )
+}
+
+/// Runs progenitor. The spec checks exist so that it never panics, but a
+/// panic that slips past them still becomes a one-line error rather than a
+/// backtrace: typify and progenitor `panic!` on inputs they do not expect.
+fn run_progenitor(spec: &Spec, settings: &GenerationSettings) -> Result<TokenStream, Error> {
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(|| {
+        let mut generator = Generator::new(settings);
+        generator.generate_tokens(&spec.doc)
+    });
+    std::panic::set_hook(quiet);
+    match outcome {
+        Ok(Ok(tokens)) => Ok(tokens),
+        Ok(Err(e)) => Err(Error::spec(
+            &spec.label,
+            "",
+            format!("progenitor failed: {e}"),
+        )),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Err(Error::spec(
+                &spec.label,
+                "",
+                format!("progenitor panicked on the spec (a check codegen lacks): {why}"),
+            ))
+        }
+    }
 }
 
 /// progenitor's `encode_path` leaves `\` and dot segments alone, which the URL
@@ -275,7 +325,10 @@ mod tests {
 
     #[test]
     fn an_enum_without_description_is_rejected() {
-        let e = err(&SPEC.replace("      description: Synchronization mode.\n", ""));
+        let e = err(&SPEC.replace(
+            "    SyncMode:\n      type: string\n      description: Synchronization mode.\n",
+            "    SyncMode:\n      type: string\n",
+        ));
         assert_eq!(e.pointer, "/components/schemas/SyncMode");
         assert!(e.reason.contains("no description"), "{e}");
     }
@@ -293,6 +346,62 @@ mod tests {
     fn a_default_response_is_rejected() {
         let e = err(&SPEC.replace("        4XX:", "        default:"));
         assert!(e.pointer.ends_with("/responses/default"), "{e}");
+    }
+
+    #[test]
+    fn a_ref_property_needs_a_description() {
+        let e = err(&SPEC.replace("          description: Synchronization mode.\n", ""));
+        assert_eq!(
+            e.pointer,
+            "/components/schemas/SynchronizationSession/properties/syncMode"
+        );
+        assert!(e.reason.contains("beside the `$ref`"), "{e}");
+    }
+
+    #[test]
+    fn refs_must_point_at_the_right_section() {
+        // typify and progenitor panic on both; the checks name the place.
+        let e = err(&SPEC.replace(
+            "$ref: \"#/components/schemas/SyncMode\"",
+            "$ref: \"#/info\"",
+        ));
+        assert_eq!(
+            e.pointer,
+            "/components/schemas/SynchronizationSession/properties/syncMode/$ref"
+        );
+        assert!(e.reason.contains("#/components/schemas/<name>"), "{e}");
+        let e = err(&SPEC.replace(
+            "        - name: sessionId\n          in: path\n",
+            "        - $ref: \"#/components/schemas/SyncMode\"\n        - name: sessionId\n          in: path\n",
+        ));
+        assert!(e.pointer.ends_with("/get/parameters/0/$ref"), "{e}");
+        assert!(e.reason.contains("#/components/parameters/<name>"), "{e}");
+    }
+
+    #[test]
+    fn schema_names_must_be_rust_type_names() {
+        for bad in ["Sync.Mode", "sync_mode", "Sync-Mode"] {
+            let e = err(&SPEC
+                .replace("    SyncMode:\n", &format!("    {bad}:\n"))
+                .replace(
+                    "#/components/schemas/SyncMode\"",
+                    &format!("#/components/schemas/{bad}\""),
+                ));
+            assert!(e.pointer.starts_with("/components/schemas/"), "{bad}: {e}");
+            assert!(e.reason.contains("UpperCamelCase"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_enum_value_that_is_a_keyword_names_its_enum() {
+        let spec = parse(
+            "idp.yaml",
+            &SPEC.replace("        - DELTA\n", "        - SELF\n"),
+        )
+        .expect("the spec itself is fine");
+        let e = generate(&spec).unwrap_err();
+        assert_eq!(e.pointer, "/components/schemas/SyncMode/enum");
+        assert!(e.reason.contains("`SELF`"), "{e}");
     }
 
     #[test]

@@ -103,6 +103,7 @@ fn validate(label: &str, raw: &Value) -> Result<(), Error> {
         paths.sort_by(|a, b| a.0.cmp(b.0));
         for (path, item) in paths {
             let item_ptr = format!("/paths/{}", escape(path));
+            check_parameter_refs(label, item, &item_ptr)?;
             collect_parameters(item, &item_ptr, &mut schemas);
             for method in METHODS {
                 let Some(op) = item.get(method) else { continue };
@@ -119,6 +120,7 @@ fn validate(label: &str, raw: &Value) -> Result<(), Error> {
                         }
                     }
                 }
+                check_parameter_refs(label, op, &op_ptr)?;
                 collect_parameters(op, &op_ptr, &mut schemas);
                 if let Some(responses) = op.get("responses").and_then(Value::as_object) {
                     for (code, resp) in responses {
@@ -131,11 +133,14 @@ fn validate(label: &str, raw: &Value) -> Result<(), Error> {
                                     .into(),
                             );
                         }
+                        check_ref_kind(label, resp, &resp_ptr, "responses")?;
                         collect_content(resp, &resp_ptr, &mut schemas);
                     }
                 }
                 if let Some(body) = op.get("requestBody") {
-                    collect_content(body, &format!("{op_ptr}/requestBody"), &mut schemas);
+                    let body_ptr = format!("{op_ptr}/requestBody");
+                    check_ref_kind(label, body, &body_ptr, "requestBodies")?;
+                    collect_content(body, &body_ptr, &mut schemas);
                 }
             }
         }
@@ -145,6 +150,7 @@ fn validate(label: &str, raw: &Value) -> Result<(), Error> {
         .and_then(Value::as_object)
     {
         for (name, schema) in components {
+            check_type_name(label, name)?;
             schemas.push((
                 format!("/components/schemas/{}", escape(name)),
                 schema,
@@ -163,8 +169,63 @@ fn validate(label: &str, raw: &Value) -> Result<(), Error> {
 enum SchemaRole {
     /// A component or nested schema: it needs its own description.
     Named,
+    /// An object's property: it needs a description even when it is a
+    /// `$ref` (written beside it), because the field it becomes is the
+    /// property, not the referenced type.
+    Property,
     /// The schema of a parameter or a media type, described by its owner.
     Described,
+}
+
+/// A component schema's name becomes a Rust type name as it is, so it must
+/// already be one: typify would otherwise rename it behind codegen's back
+/// (and lose the forward-compatible enum registered under the old name).
+fn check_type_name(label: &str, name: &str) -> Result<(), Error> {
+    use heck::ToUpperCamelCase;
+    let is_ident = name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_alphanumeric())
+        && name.to_upper_camel_case() == name;
+    if is_ident {
+        Ok(())
+    } else {
+        Err(Error::spec(
+            label,
+            &format!("/components/schemas/{}", escape(name)),
+            format!(
+                "schema name `{name}` is not an UpperCamelCase Rust type name \
+                 (ASCII letters and digits, like `SessionStatus`)"
+            ),
+        ))
+    }
+}
+
+/// Where a `$ref` of each kind of object may point: typify and progenitor
+/// look the name up in that section and panic when it is not there.
+fn check_ref_kind(label: &str, node: &Value, ptr: &str, section: &str) -> Result<(), Error> {
+    let Some(target) = node.get("$ref").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let prefix = format!("#/components/{section}/");
+    let ok = target
+        .strip_prefix(&prefix)
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::spec(
+            label,
+            &format!("{ptr}/$ref"),
+            format!("`{target}` must point at an entry of {prefix}<name> here"),
+        ))
+    }
+}
+
+fn check_parameter_refs(label: &str, owner: &Value, ptr: &str) -> Result<(), Error> {
+    let params = owner.get("parameters").and_then(Value::as_array);
+    for (i, p) in params.into_iter().flatten().enumerate() {
+        check_ref_kind(label, p, &format!("{ptr}/parameters/{i}"), "parameters")?;
+    }
+    Ok(())
 }
 
 fn collect_parameters<'a>(
@@ -210,14 +271,18 @@ fn check_schema(label: &str, schema: &Value, ptr: &str, role: SchemaRole) -> Res
         return Ok(());
     };
     if obj.contains_key("$ref") {
+        check_ref_kind(label, schema, ptr, "schemas")?;
+        // openapiv3 drops a `$ref`'s siblings, but the spec is read by
+        // people too: a property says what it is, not only its type.
+        if role == SchemaRole::Property && !has_description(obj) {
+            return fail(
+                ptr,
+                "property has no description (write it beside the `$ref`)",
+            );
+        }
         return Ok(());
     }
-    if role == SchemaRole::Named
-        && obj
-            .get("description")
-            .and_then(Value::as_str)
-            .is_none_or(|d| d.trim().is_empty())
-    {
+    if matches!(role, SchemaRole::Named | SchemaRole::Property) && !has_description(obj) {
         return fail(ptr, "schema has no description");
     }
     if let Some(values) = obj.get("enum") {
@@ -248,7 +313,7 @@ fn check_schema(label: &str, schema: &Value, ptr: &str, role: SchemaRole) -> Res
                 label,
                 p,
                 &format!("{ptr}/properties/{}", escape(name)),
-                SchemaRole::Named,
+                SchemaRole::Property,
             )?;
         }
     }
@@ -265,6 +330,12 @@ fn check_schema(label: &str, schema: &Value, ptr: &str, role: SchemaRole) -> Res
         }
     }
     Ok(())
+}
+
+fn has_description(obj: &serde_json::Map<String, Value>) -> bool {
+    obj.get("description")
+        .and_then(Value::as_str)
+        .is_some_and(|d| !d.trim().is_empty())
 }
 
 /// Every `$ref` in the document must be local and point at a node.

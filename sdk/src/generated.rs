@@ -221,7 +221,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub fail_reason: ::std::option::Option<::std::string::String>,
-        ///List of progress entries, one per object type.
+        ///List of progress entries.
         #[serde(
             rename = "progressEntries",
             default,

@@ -15,6 +15,10 @@ fn yc_idp_does_not_depend_on_the_generator() {
             "yc-idp",
             "-e",
             "normal",
+            // Every feature a user may turn on (native-tls aside: its
+            // crates are not fetched on a machine that never builds it).
+            "--features",
+            "mock,fuzzing",
             "--prefix",
             "none",
             "--offline",

@@ -34,4 +34,17 @@ fn a_new_enum_value_becomes_a_variant() {
         out.contains("SessionStatus::Paused => \"PAUSED\""),
         "encodes from it"
     );
+
+    // What `cargo xtask generate --check` prints against the checked-in file.
+    let current = std::fs::read_to_string(root.join("sdk/src/generated.rs")).unwrap();
+    let diff =
+        yc_idp_codegen::stale_diff(&current, &out, "sdk/src/generated.rs", "openapi/idp.yaml")
+            .expect("the grown spec makes the checked-in file stale");
+    assert!(diff.starts_with("--- sdk/src/generated.rs (checked in)\n+++ sdk/src/generated.rs (from openapi/idp.yaml)\n"), "{diff}");
+    assert!(
+        diff.lines()
+            .any(|l| l.starts_with('+') && l.contains("Paused")),
+        "the diff names the new variant:\n{diff}"
+    );
+    assert!(yc_idp_codegen::stale_diff(&current, &current, "a", "b").is_none());
 }

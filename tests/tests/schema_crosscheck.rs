@@ -82,12 +82,17 @@ fn check(
             }
             continue;
         }
-        let expected = match spec_prop["type"].as_str().unwrap() {
+        let Some(ty) = spec_prop["type"].as_str() else {
+            panic!("{name}.{prop} has neither `$ref` nor `type`: extend this check for it");
+        };
+        let expected = match ty {
             "string" => InstanceType::String,
             "integer" => InstanceType::Integer,
+            "number" => InstanceType::Number,
+            "boolean" => InstanceType::Boolean,
             "array" => InstanceType::Array,
             "object" => InstanceType::Object,
-            other => panic!("unexpected type {other}"),
+            other => panic!("{name}.{prop} has type `{other}`, which OpenAPI 3.0 lacks"),
         };
         assert!(
             types(d).contains(&expected),

@@ -13,18 +13,11 @@ pub fn run(root: &Path, check: bool) -> Result<(), String> {
     let out = root.join(OUTPUT);
     let current = std::fs::read_to_string(&out).unwrap_or_default();
     if check {
-        if current == fresh {
+        let Some(diff) = yc_idp_codegen::stale_diff(&current, &fresh, OUTPUT, SPEC) else {
             eprintln!("{OUTPUT} is current");
             return Ok(());
-        }
-        let diff = similar::TextDiff::from_lines(&current, &fresh);
-        print!(
-            "{}",
-            diff.unified_diff().context_radius(3).header(
-                &format!("{OUTPUT} (checked in)"),
-                &format!("{OUTPUT} (from {SPEC})")
-            )
-        );
+        };
+        print!("{diff}");
         return Err(format!(
             "{OUTPUT} is stale: run `cargo xtask generate` and commit the result"
         ));
