@@ -329,7 +329,8 @@ pub fn key_file_target(input: &[u8]) -> Result<(), String> {
                 Error::Auth(e) if e.kind == AuthErrorKind::InvalidKey => {}
                 other => return Err(format!("not an invalid-key error: {other:?}")),
             }
-            let message = err.to_string();
+            // Debug too: `{err:?}` ends up in logs as often as Display.
+            let message = format!("{err} {err:?}");
             if let Some(line) = leaked_key_line(text, &message) {
                 return Err(format!("the error quotes the key line `{line}`: {message}"));
             }

@@ -376,6 +376,60 @@ fn any_session_survives_a_json_round_trip() {
     });
 }
 
+/// `seconds` and `nanos` written with exactly `digits` fractional digits
+/// (the value is cut to them), `Z` or a whole-minute `offset`.
+fn rfc3339(seconds: i64, nanos: u32, digits: u32, offset_minutes: i32) -> (String, DateTime<Utc>) {
+    let unit = 10u32.pow(9 - digits);
+    let nanos = nanos / unit * unit;
+    let at = DateTime::from_timestamp(seconds, nanos).expect("a timestamp in range");
+    let zone = chrono::FixedOffset::east_opt(offset_minutes * 60).expect("an offset in range");
+    let local = at.with_timezone(&zone);
+    let mut text = local.format("%Y-%m-%dT%H:%M:%S").to_string();
+    if digits > 0 {
+        text.push_str(&format!(
+            ".{:0width$}",
+            nanos / unit,
+            width = digits as usize
+        ));
+    }
+    if offset_minutes == 0 {
+        text.push('Z');
+    } else {
+        text.push_str(&local.format("%:z").to_string());
+    }
+    (text, at)
+}
+
+#[test]
+fn any_rfc3339_spelling_of_a_timestamp_decodes_to_it() {
+    // chrono writes 0, 3, 6 or 9 digits; servers may send any of 0-9, and
+    // with an offset: the SDK's reader must take them all.
+    let cases = (
+        prop_oneof![
+            select(vec![
+                FIRST_SECOND + 86_400,
+                LAST_SECOND - 86_400,
+                0,
+                1_796_025_600
+            ]),
+            (FIRST_SECOND + 86_400)..=(LAST_SECOND - 86_400),
+        ],
+        0u32..1_000_000_000,
+        0u32..=9,
+        prop_oneof![Just(0), -(23 * 60 + 59)..=(23 * 60 + 59)],
+    );
+    run(256, cases, |(seconds, nanos, digits, offset)| {
+        let (text, at) = rfc3339(seconds, nanos, digits, offset);
+        let json = json!({ "createdAt": text, "expiresAt": null });
+        let got: Result<SynchronizationSession, _> = serde_json::from_value(json);
+        prop_assert!(got.is_ok(), "{text}: {got:?}");
+        let got = got.ok().unwrap_or_default();
+        prop_assert_eq!(got.created_at, Some(at), "{}", text);
+        prop_assert_eq!(got.expires_at, None);
+        Ok(())
+    });
+}
+
 #[test]
 fn int64_extremes_are_written_as_exact_strings() {
     for n in [i64::MIN, i64::MAX, 0, -1] {
@@ -814,6 +868,13 @@ fn check_key_result(what: &str, result: Result<Credentials, Error>) -> Result<()
     let err = match result {
         Ok(credentials) => {
             prop_assert_eq!(credentials.kind(), "service-account key");
+            // An accepted key must also sign: a JWT of three parts.
+            let jwt = yc_idp::fuzzing::parse_key_file(what);
+            prop_assert!(
+                jwt.as_ref()
+                    .is_ok_and(|j| j.split('.').filter(|p| !p.is_empty()).count() == 3),
+                "{what}: accepted but does not sign: {jwt:?}"
+            );
             return Ok(());
         }
         Err(err) => err,
