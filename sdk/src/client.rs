@@ -361,9 +361,11 @@ impl Client {
 
     /// Returns the synchronization session `session_id`.
     ///
-    /// The id is checked before any I/O: an empty id or one over 50
-    /// characters is an [`Error::InvalidArgument`]. A `200` without a session
-    /// reads as an empty session (proto3's default).
+    /// The id is checked before any I/O: an empty id, one over 50
+    /// characters, or `.` / `..` (which no URL can carry as a path segment:
+    /// parsers resolve them, escaped or not) is an [`Error::InvalidArgument`].
+    /// Any other id is percent-encoded into exactly one path segment. A `200`
+    /// without a session reads as an empty session (proto3's default).
     pub async fn get_session(&self, session_id: &str) -> Result<SynchronizationSession, Error> {
         let id = check_session_id(session_id)?;
         let response = self

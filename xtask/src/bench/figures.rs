@@ -307,9 +307,17 @@ fn decode(plan: &Plan, body: &[u8]) -> Result<Pair, String> {
         decode_one::<MinimalResponse>(body)?;
     }
     let (mut ns_a, mut ns_b, mut ratios) = (0.0, 0.0, Vec::new());
-    for _ in 0..plan.decode_rounds {
-        let ta = decode_batch::<yc_idp::types::GetSessionResponse>(body, n)?;
-        let tb = decode_batch::<MinimalResponse>(body, n)?;
+    for round in 0..plan.decode_rounds {
+        let (ta, tb) = if round % 2 == 0 {
+            let ta = decode_batch::<yc_idp::types::GetSessionResponse>(body, n)?;
+            (ta, decode_batch::<MinimalResponse>(body, n)?)
+        } else {
+            let tb = decode_batch::<MinimalResponse>(body, n)?;
+            (
+                decode_batch::<yc_idp::types::GetSessionResponse>(body, n)?,
+                tb,
+            )
+        };
         ns_a += ta;
         ns_b += tb;
         ratios.push(ta / tb);
