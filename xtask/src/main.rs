@@ -54,6 +54,12 @@ enum Task {
         quick: bool,
         #[arg(long)]
         build: bool,
+        /// Only make N calls with one client (`sdk` or `hand-written`) and
+        /// exit: a loop to run under `valgrind --tool=callgrind`.
+        #[arg(long, value_parser = ["sdk", "hand-written"])]
+        calls_only: Option<String>,
+        #[arg(long, default_value_t = 3000)]
+        calls: usize,
     },
 }
 
@@ -64,7 +70,12 @@ fn main() -> ExitCode {
         Task::Generate { check } => generate::run(&root, check),
         Task::Ci => ci(&root),
         Task::Bench { quick, build } => bench::run(&root, quick, build),
-        Task::BenchRun { quick, build } => bench::run_measured(&root, quick, build),
+        Task::BenchRun {
+            calls_only: Some(client),
+            calls,
+            ..
+        } => bench::calls_only(&root, &client, calls),
+        Task::BenchRun { quick, build, .. } => bench::run_measured(&root, quick, build),
         Task::Fuzz {
             seconds,
             target,

@@ -171,6 +171,30 @@ pub fn measure(plan: &Plan, body: Bytes) -> Result<Figures, String> {
     })
 }
 
+/// `calls` calls with one client against the same server; see
+/// `bench::calls_only`.
+pub fn calls_only(client: &str, calls: usize, body: Bytes) -> Result<(), String> {
+    let server = Server::start(body);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let base = format!("http://{}", server.addr);
+    runtime.block_on(async {
+        match client {
+            "sdk" => repeat(&Sdk::new(&base), calls).await,
+            _ => repeat(&HandWritten::new(&base), calls).await,
+        }
+    })
+}
+
+async fn repeat<C: Caller>(client: &C, calls: usize) -> Result<(), String> {
+    for _ in 0..calls {
+        black_box(client.call().await?);
+    }
+    Ok(())
+}
+
 /// The same headers on both sides, up to the request id's value.
 async fn compare_headers(server: &Server, a: &Sdk, b: &HandWritten) -> Result<Vec<String>, String> {
     server.capture_next();

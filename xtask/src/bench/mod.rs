@@ -78,6 +78,16 @@ pub fn run_measured(root: &Path, quick: bool, with_build: bool) -> Result<(), St
     Ok(())
 }
 
+/// `bench-run --calls-only CLIENT --calls N`: N calls with one client and
+/// nothing else, so that an instruction count (callgrind) of the SDK's run
+/// minus the hand-written one's is the SDK's cost over `calls` calls.
+pub fn calls_only(root: &Path, client: &str, calls: usize) -> Result<(), String> {
+    let body_path = root.join(BODY);
+    let body = std::fs::read(&body_path)
+        .map_err(|e| format!("cannot read {}: {e}", body_path.display()))?;
+    figures::calls_only(client, calls, Bytes::from(body))
+}
+
 fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => root.join(dir),
