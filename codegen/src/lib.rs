@@ -6,8 +6,8 @@
 #![deny(missing_docs)]
 
 mod enums;
+mod readers;
 mod spec;
-mod timestamps;
 
 use std::fmt;
 
@@ -106,7 +106,12 @@ pub fn generate(spec: &Spec) -> Result<String, Error> {
             format!("generated tokens do not parse: {e}"),
         )
     })?;
-    timestamps::route(&spec.label, &mut parsed, has_date_time(&spec.raw))?;
+    readers::route(
+        &spec.label,
+        &mut parsed,
+        has_keyword(&spec.raw, "format", "date-time"),
+        has_keyword(&spec.raw, "type", "array"),
+    )?;
     let body = prettyplease::unparse(&parsed);
     let body = route_path_encoding(&spec.label, body)?;
 
@@ -186,15 +191,15 @@ fn route_path_encoding(label: &str, body: String) -> Result<String, Error> {
     Ok(body.replace(CALL, "crate::path::encode_segment(&"))
 }
 
-/// Whether any schema in the document is `format: date-time`.
-fn has_date_time(node: &serde_json::Value) -> bool {
+/// Whether any node of the document has `key: value` (`format: date-time`).
+fn has_keyword(node: &serde_json::Value, key: &str, value: &str) -> bool {
     use serde_json::Value;
     match node {
         Value::Object(map) => {
-            map.get("format").and_then(Value::as_str) == Some("date-time")
-                || map.values().any(has_date_time)
+            map.get(key).and_then(Value::as_str) == Some(value)
+                || map.values().any(|v| has_keyword(v, key, value))
         }
-        Value::Array(items) => items.iter().any(has_date_time),
+        Value::Array(items) => items.iter().any(|v| has_keyword(v, key, value)),
         _ => false,
     }
 }
@@ -274,6 +279,12 @@ mod tests {
                 .count(),
             3,
             "createdAt, expiresAt and closedAt read through the SDK's RFC 3339 reader"
+        );
+        assert_eq!(
+            out.matches("deserialize_with = \"crate::null::as_empty\"")
+                .count(),
+            3,
+            "progressEntries, changeInfo and details read null as empty"
         );
     }
 

@@ -130,6 +130,7 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
+        #[serde(deserialize_with = "crate::null::as_empty")]
         pub change_info: ::std::vec::Vec<ChangeInfo>,
         #[serde(
             rename = "objectType",
@@ -153,6 +154,7 @@ pub mod types {
         pub code: ::std::option::Option<i32>,
         ///Typed details, such as google.rpc.RequestInfo with the requestId.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null::as_empty")]
         pub details: ::std::vec::Vec<StatusDetail>,
         ///A developer-facing error message.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -227,6 +229,7 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
+        #[serde(deserialize_with = "crate::null::as_empty")]
         pub progress_entries: ::std::vec::Vec<ProgressEntry>,
         ///Unique identifier of the session.
         #[serde(

@@ -88,6 +88,7 @@ mod decode;
 mod error;
 mod hooks;
 mod int64;
+mod null;
 mod path;
 mod retry;
 mod session_ext;

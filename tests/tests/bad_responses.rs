@@ -72,10 +72,19 @@ async fn a_null_session_reads_as_empty() {
 }
 
 #[tokio::test]
-async fn a_null_list_is_a_typed_error() {
-    // proto3 readers may treat it as empty; typify's lists do not, and the
-    // official printer never writes it, so a clear error is the honest answer.
-    let d = decode_error(body(r#"{"session": {"progressEntries": null}}"#).await);
+async fn null_lists_read_as_empty() {
+    // proto3 JSON: `null` is the field's default, and a list's is empty.
+    let s = body(r#"{"session": {"progressEntries": null}}"#)
+        .await
+        .unwrap();
+    assert_eq!(s, SynchronizationSession::default());
+    let s =
+        body(r#"{"session": {"progressEntries": [{"objectType": "USER", "changeInfo": null}]}}"#)
+            .await
+            .unwrap();
+    assert!(s.progress_entries[0].change_info.is_empty());
+    // Not anything else that is not a list, though.
+    let d = decode_error(body(r#"{"session": {"progressEntries": {}}}"#).await);
     assert_eq!(d.path.as_deref(), Some("session.progressEntries"));
 }
 
