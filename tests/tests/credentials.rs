@@ -893,21 +893,12 @@ impl TokenProvider for Counting {
     }
 }
 
-#[derive(Debug)]
-struct Shared(Arc<Counting>);
-
-impl TokenProvider for Shared {
-    fn fetch(&self) -> TokenFuture<'_> {
-        self.0.fetch()
-    }
-}
-
 #[tokio::test]
 async fn a_custom_provider_is_cached_and_asked_again_after_a_401() {
     let server = MockServer::start().await;
     mount_api(&server, &[SECOND]).await;
     let provider = Arc::new(Counting::default());
-    let client = client(&server, Credentials::custom(Shared(provider.clone())));
+    let client = client(&server, Credentials::custom(provider.clone()));
 
     client.get_session(ID).await.unwrap();
     assert_eq!(
@@ -948,21 +939,12 @@ impl TokenProvider for Gated {
     }
 }
 
-#[derive(Debug)]
-struct SharedGated(Arc<Gated>);
-
-impl TokenProvider for SharedGated {
-    fn fetch(&self) -> TokenFuture<'_> {
-        self.0.fetch()
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn during_a_refresh_ahead_other_calls_keep_the_valid_token() {
     let server = MockServer::start().await;
     mount_api(&server, &[FIRST, SECOND]).await;
     let provider = Arc::new(Gated::default());
-    let client = client(&server, Credentials::custom(SharedGated(provider.clone())));
+    let client = client(&server, Credentials::custom(provider.clone()));
     client.get_session(ID).await.unwrap();
     tokio::time::advance(61 * MINUTE).await;
 
@@ -1012,7 +994,7 @@ async fn no_debug_output_shows_a_secret() {
         (sa_credentials(), "service-account key"),
         (Credentials::metadata_at("127.0.0.1:9"), "metadata service"),
         (
-            Credentials::custom(Shared(Arc::default())),
+            Credentials::custom(Arc::<Counting>::default()),
             "custom provider",
         ),
     ];

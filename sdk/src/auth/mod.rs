@@ -86,6 +86,14 @@ pub trait TokenProvider: Send + Sync + fmt::Debug {
     fn fetch(&self) -> TokenFuture<'_>;
 }
 
+/// A provider shared with other code (or other clients) stays one provider:
+/// `Credentials::custom(Arc::clone(&provider))`.
+impl<T: TokenProvider + ?Sized> TokenProvider for Arc<T> {
+    fn fetch(&self) -> TokenFuture<'_> {
+        (**self).fetch()
+    }
+}
+
 /// How a client authenticates: which secret it holds and how it turns that
 /// into IAM tokens.
 ///
